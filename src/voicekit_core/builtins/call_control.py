@@ -1,0 +1,64 @@
+"""Built-in tools every agent has: ``end_call`` and ``take_message``."""
+
+# No `from __future__ import annotations`: livekit reads tool annotations at call time,
+# and RunContext is imported inside register_tools to keep livekit out of plugin listing.
+
+from typing import Any
+
+from voicekit_core import hookimpl
+from voicekit_core.calls import Disposition
+
+#: Dispositions the model may set when it ends a call itself.
+MODEL_DISPOSITIONS = (
+    "not_interested",
+    "wrong_number",
+    "do_not_call",
+    "callback_requested",
+    "voicemail",
+    "completed",
+)
+
+
+@hookimpl
+def register_tools(register, call):
+    from livekit.agents import RunContext, ToolError, function_tool
+
+    @function_tool
+    async def end_call(
+        context: RunContext, disposition: str | None = None, reason: str = ""
+    ) -> None:
+        """End the call after your goodbye. Call this once you have said goodbye.
+
+        Args:
+            disposition: why the call ends, if no tool has recorded an outcome yet: one of
+                not_interested, wrong_number, do_not_call, callback_requested, voicemail, completed.
+            reason: a few words on why, in the caller's words where possible.
+        """
+        current = context.userdata
+        if disposition is not None:
+            if disposition not in MODEL_DISPOSITIONS:
+                raise ToolError(f"disposition must be one of {', '.join(MODEL_DISPOSITIONS)}")
+            current.set_disposition(disposition, reason)
+        current.request_end()
+        return None
+
+    @function_tool
+    async def take_message(context: RunContext, message: str, callback_number: str = "") -> str:
+        """Record a message for the team when no one can take the call now.
+
+        Args:
+            message: the caller's message, as they said it.
+            callback_number: a number to call back, if the caller gave one different from theirs.
+        """
+        if not message.strip():
+            raise ToolError("the message is empty: ask the caller what they would like to pass on")
+        current = context.userdata
+        data: dict[str, Any] = {"message": message.strip()}
+        if callback_number:
+            data["callback_number"] = callback_number
+        current.data.setdefault("messages", []).append(data)
+        current.set_disposition(Disposition.MESSAGE_TAKEN, message.strip()[:200])
+        return "message recorded; the team will call back"
+
+    register(end_call)
+    register(take_message)

@@ -1,0 +1,438 @@
+"""The deployment file (TOML): pydantic models, ``${VAR}`` secrets, per-plugin tables.
+
+One file per deployment. Paths inside it are relative to the file. ``${VAR}`` (or
+``${VAR:-default}``) anywhere in a string is replaced from the environment, after loading
+an optional ``.env`` beside the file (existing variables win). Values that came from the
+environment are secrets: they are redacted in ``voicekit check`` output and never appear
+in error messages.
+
+See ``docs/config.md`` for every key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError, Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILENAME = "voicekit.toml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
+_SECRETISH = re.compile(r"(token|secret|password|api_key|apikey|credential)", re.I)
+REDACTED = "••••••"
+
+Localized = str | dict[str, str]
+"""A text, or a table of texts by language code (``{en = "...", es = "..."}``)."""
+
+
+class StrictModel(BaseModel):
+    """Base for config tables: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AgentSection(StrictModel):
+    """``[agent]``: who the agent is."""
+
+    name: str = Field(min_length=1, description="LiveKit agent_name used for explicit dispatch")
+    instructions: str = Field(
+        description="Prompt file (relative path, may contain {language}) or inline text"
+    )
+    greeting: Localized = ""
+    language: str = "en"
+    voicemail_message: Localized = ""
+    max_tool_steps: int = Field(default=4, ge=1, le=20)
+
+
+class CampaignSection(BaseModel):
+    """``[campaign]``: free-form facts for prompts, as ``{campaign.KEY}``."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = ""
+
+
+class ModelRef(StrictModel):
+    """One model: ``"provider:model"`` or a table ``{use = "provider:model", OPTION = ...}``."""
+
+    provider: str
+    model: str = ""
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            provider, _, model = value.partition(":")
+            return {"provider": provider.strip(), "model": model.strip()}
+        if isinstance(value, dict) and "use" in value:
+            rest = dict(value)
+            provider, _, model = str(rest.pop("use")).partition(":")
+            return {"provider": provider.strip(), "model": model.strip(), "options": rest}
+        return value
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.model}" if self.model else self.provider
+
+
+def _as_chain(value: Any) -> Any:
+    if value is None or isinstance(value, list):
+        return value
+    return [value]
+
+
+class ModelsSection(StrictModel):
+    """``[models]``: a realtime model, or an STT/LLM/TTS pipeline; lists are fallback chains."""
+
+    realtime: list[ModelRef] | None = None
+    stt: list[ModelRef] | None = None
+    llm: list[ModelRef] | None = None
+    tts: list[ModelRef] | None = None
+    fallback: ModelRef = Field(default_factory=lambda: ModelRef(provider="scripted"))
+
+    _chain = field_validator("realtime", "stt", "llm", "tts", mode="before")(_as_chain)
+
+
+class LeadsSection(StrictModel):
+    """``[leads]``: the built-in CSV lead source."""
+
+    source: Literal["csv", "none"] = "csv"
+    path: Path | None = None
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+
+
+class FlowQuestion(StrictModel):
+    key: str = Field(description="what the answer fills, e.g. budget / authority / need / timeline")
+    ask: Localized
+
+
+class FlowSection(StrictModel):
+    """``[flow]``: the call flow the offline ``scripted`` model follows."""
+
+    questions: list[FlowQuestion] = Field(default_factory=list)
+    qualify_tool: str = "qualify_prospect"
+    availability_tool: str = "check_availability"
+    schedule_tool: str = "schedule_meeting"
+    transfer_tool: str = "transfer_call"
+
+
+class JournalSection(StrictModel):
+    """``[journal]``: the SQLite call journal."""
+
+    path: Path = Path(".voicekit/journal.sqlite3")
+    retry_attempts: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0, le=300)
+
+
+class PluginsSection(BaseModel):
+    """``[plugins]``: ``enable`` plus one table per plugin (validated by that plugin)."""
+
+    model_config = ConfigDict(extra="allow")
+    enable: list[str] = Field(default_factory=list)
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class DeploymentConfig(StrictModel):
+    """A whole deployment file, validated. Paths are absolute after loading."""
+
+    agent: AgentSection
+    campaign: CampaignSection = Field(default_factory=CampaignSection)
+    models: ModelsSection = Field(default_factory=ModelsSection)
+    leads: LeadsSection = Field(default_factory=LeadsSection)
+    flow: FlowSection = Field(default_factory=FlowSection)
+    journal: JournalSection = Field(default_factory=JournalSection)
+    plugins: PluginsSection = Field(default_factory=PluginsSection)
+
+    _path: Path = PrivateAttr(default=Path(CONFIG_FILENAME))
+    _secret_refs: dict[str, str] = PrivateAttr(default_factory=dict)
+    _plugin_settings: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        """The deployment file."""
+        return self._path
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths are resolved against."""
+        return self._path.parent
+
+    @property
+    def secret_refs(self) -> dict[str, str]:
+        """``{dotted key: "${VAR}"}`` for every value that came from the environment."""
+        return dict(self._secret_refs)
+
+    def plugin_settings(self, name: str) -> Any:
+        """The validated settings object of plugin ``name``; raises KeyError if it has none."""
+        return self._plugin_settings[name]
+
+    def localized(self, value: Localized) -> str:
+        """Pick ``value`` in the agent's language (falling back to ``en``)."""
+        if isinstance(value, str):
+            return value
+        return value.get(self.agent.language) or value.get("en") or ""
+
+    def instructions_text(self) -> str:
+        """The raw instructions template (file contents, or the inline text)."""
+        path = self.instructions_path()
+        return path.read_text(encoding="utf-8") if path else self.agent.instructions
+
+    def instructions_path(self) -> Path | None:
+        ref = self.agent.instructions.replace("{language}", self.agent.language)
+        if "\n" in ref or not ref.endswith((".md", ".txt")):
+            return None
+        return self.base_dir / ref
+
+    def redacted(self) -> dict[str, Any]:
+        """The resolved config as a dict, secrets replaced by ``•••••• (${VAR})``."""
+        data = self.model_dump(mode="json", exclude={"plugins"})
+        plugins: dict[str, Any] = {"enable": list(self.plugins.enable)}
+        for name, table in self.plugins.tables.items():
+            settings = self._plugin_settings.get(name)
+            plugins[name] = settings.model_dump(mode="json") if settings else table
+        data["plugins"] = plugins
+        for dotted, ref in self._secret_refs.items():
+            _set_dotted(data, dotted, f"{REDACTED} ({ref})")
+        return _redact_secretish(data)
+
+
+# -- loading -----------------------------------------------------------------------
+
+
+def find_config(path: str | Path) -> Path:
+    """``path`` itself if it is a file, else ``path/voicekit.toml``. Raises ConfigError."""
+    candidate = Path(path)
+    if candidate.is_dir():
+        candidate = candidate / CONFIG_FILENAME
+    if not candidate.is_file():
+        raise ConfigError([Problem(str(candidate), "", "", "no such deployment file")])
+    return candidate.resolve()
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file; a syntax error becomes a ConfigError with line and column."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([Problem(str(path), "", "", f"malformed TOML: {exc}")]) from None
+
+
+def load_dotenv_beside(path: Path) -> None:
+    env_file = path.parent / ".env"
+    if env_file.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+
+
+def interpolate_env(
+    data: Any, *, file: str, environ: dict[str, str] | os._Environ[str] | None = None
+) -> tuple[Any, dict[str, str], list[Problem]]:
+    """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``data``.
+
+    Returns ``(new_data, {dotted_key: "${VAR}"}, problems)``; a variable that is unset
+    and has no default is a problem naming the key and the variable (never a value).
+    """
+    env = os.environ if environ is None else environ
+    refs: dict[str, str] = {}
+    problems: list[Problem] = []
+
+    def walk(node: Any, dotted: str) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, f"{dotted}.{k}" if dotted else k) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, f"{dotted}[{i}]") for i, v in enumerate(node)]
+        if not isinstance(node, str) or "${" not in node:
+            return node
+
+        def substitute(match: re.Match[str]) -> str:
+            var, default = match.group(1), match.group(2)
+            if var in env:
+                refs[dotted] = match.group(0)
+                return env[var]
+            if default is not None:
+                return default
+            problems.append(
+                Problem(file, dotted, match.group(0), f"environment variable {var} is not set")
+            )
+            return ""
+
+        return _ENV_REF.sub(substitute, node)
+
+    return walk(data, ""), refs, problems
+
+
+def problems_from_validation(
+    exc: ValidationError, *, file: str, prefix: str = "", secret_refs: dict[str, str] | None = None
+) -> list[Problem]:
+    """Turn pydantic errors into Problems with dotted keys, hiding secret values."""
+    refs = secret_refs or {}
+    problems = []
+    for err in exc.errors():
+        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
+        dotted = ".".join(p for p in [prefix, *parts] if p)
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        else:
+            reason = err["msg"].removeprefix("Value error, ")
+        if dotted in refs:
+            shown = refs[dotted]
+        elif _SECRETISH.search(dotted):
+            shown = REDACTED
+        elif err["type"] == "missing":
+            shown = ""
+        else:
+            shown = _short_repr(err.get("input"))
+        problems.append(Problem(file, dotted, shown, reason))
+    return problems
+
+
+def parse_config(
+    data: dict[str, Any], *, path: Path, environ: dict[str, str] | None = None
+) -> DeploymentConfig:
+    """Validate raw TOML data for the deployment file at ``path`` (plugin tables excluded).
+
+    Raises ConfigError listing every problem (unknown keys, bad values, unset variables).
+    """
+    file = str(path)
+    data, refs, problems = interpolate_env(data, file=file, environ=environ)
+    try:
+        config = DeploymentConfig.model_validate(data)
+    except ValidationError as exc:
+        problems += problems_from_validation(exc, file=file, secret_refs=refs)
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    config._path = path
+    config._secret_refs = refs
+    _resolve_paths(config)
+    return config
+
+
+def _resolve_paths(config: DeploymentConfig) -> None:
+    base = config.base_dir
+    if config.leads.path is not None and not config.leads.path.is_absolute():
+        config.leads.path = base / config.leads.path
+    if not config.journal.path.is_absolute():
+        config.journal.path = base / config.journal.path
+
+
+def check_files(config: DeploymentConfig) -> list[Problem]:
+    """Files the config points at that do not exist."""
+    problems = []
+    file = str(config.path)
+    instructions = config.instructions_path()
+    if instructions is not None and not instructions.is_file():
+        problems.append(
+            Problem(file, "agent.instructions", config.agent.instructions, f"no such file: {instructions}")
+        )
+    if config.leads.source == "csv":
+        if config.leads.path is None:
+            problems.append(Problem(file, "leads.path", "", "required when leads.source = 'csv'"))
+        elif not config.leads.path.is_file():
+            problems.append(
+                Problem(file, "leads.path", str(config.leads.path), "no such file")
+            )
+    return problems
+
+
+def validate_plugin_tables(
+    config: DeploymentConfig, settings_models: dict[str, type[BaseModel]], known: set[str]
+) -> list[Problem]:
+    """Validate each ``[plugins.NAME]`` table with its plugin's settings model.
+
+    ``known`` holds the registered plugin names. Plugins with a settings model but no table
+    get their defaults (or errors for required fields). Stores the instances on ``config``.
+    """
+    file = str(config.path)
+    problems: list[Problem] = []
+    tables = config.plugins.tables
+    for name, table in tables.items():
+        if name not in known:
+            problems.append(Problem(file, f"plugins.{name}", "", "table for a plugin that is not enabled"))
+        elif name not in settings_models:
+            problems.append(Problem(file, f"plugins.{name}", "", f"plugin {name!r} takes no settings"))
+    for name, model in settings_models.items():
+        table = tables.get(name, {})
+        if not isinstance(table, dict):
+            problems.append(Problem(file, f"plugins.{name}", _short_repr(table), "must be a table"))
+            continue
+        try:
+            config._plugin_settings[name] = model.model_validate(table)
+        except ValidationError as exc:
+            problems += problems_from_validation(
+                exc, file=file, prefix=f"plugins.{name}", secret_refs=config._secret_refs
+            )
+    return problems
+
+
+# -- helpers -------------------------------------------------------------------------
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = re.findall(r"[^.\[\]]+", dotted)
+    node: Any = data
+    for key in keys[:-1]:
+        node = node[int(key)] if isinstance(node, list) else node.get(key)
+        if node is None:
+            return
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    elif isinstance(node, dict) and last in node:
+        node[last] = value
+
+
+def _redact_secretish(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _redact_secretish(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_redact_secretish(v, key) for v in node]
+    if isinstance(node, str) and node and _SECRETISH.search(key) and not node.startswith(REDACTED):
+        return REDACTED
+    return node
+
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "AgentSection",
+    "DeploymentConfig",
+    "FlowSection",
+    "JournalSection",
+    "LeadsSection",
+    "Localized",
+    "ModelRef",
+    "ModelsSection",
+    "SecretStr",
+    "StrictModel",
+    "find_config",
+    "parse_config",
+    "read_toml",
+]

@@ -1,0 +1,140 @@
+"""Every hook a voicekit plugin can implement.
+
+Implement a hook with ``@voicekit_core.hookimpl`` on a module-level function (or a
+method of a plugin object) whose name is the hook's name. Argument names must match
+the spec; you may accept fewer arguments than the spec offers. A misspelled hook name
+fails when the deployment loads (``PluginManager.check_pending``).
+
+Hooks marked *async-capable* may return an awaitable; voicekit awaits it.
+Registration hooks receive a ``register`` callback, as in simonw/llm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from pydantic import BaseModel
+
+    from .calls import CallContext, CallReport
+    from .config import DeploymentConfig
+    from .leads import Lead
+    from .providers import ModelSelection, Provider
+
+hookspec = pluggy.HookspecMarker("voicekit")
+hookimpl = pluggy.HookimplMarker("voicekit")
+
+
+@hookspec
+def register_settings(register: Callable[[type[BaseModel]], None]) -> None:
+    """Declare the pydantic model that validates this plugin's ``[plugins.NAME]`` table.
+
+    Called once when a deployment loads. ``register(Model)`` takes a pydantic model class;
+    the table is validated against it (unknown keys are errors) and the instance is
+    available as ``config.plugin_settings(NAME)``. A plugin that registers no model
+    accepts no table.
+    """
+
+
+@hookspec
+def register_providers(register: Callable[[Provider], None]) -> None:
+    """Add model providers (STT / LLM / TTS / realtime factories) by provider name.
+
+    Called once when a deployment loads. ``register(provider)`` takes a
+    :class:`voicekit_core.providers.Provider`; its ``name`` is what ``[models]`` strings such
+    as ``"openai:gpt-4o-mini"`` refer to. Registering a name twice is an error.
+    """
+
+
+@hookspec(firstresult=True)
+def select_models(call: CallContext, config: DeploymentConfig) -> ModelSelection | None:
+    """Choose the models for one call.
+
+    Called once per call before the session is built. Return a
+    :class:`voicekit_core.providers.ModelSelection` or ``None`` to pass. The first non-None
+    result wins; the built-in selection (realtime if its key is present, else the
+    pipeline, else the offline ``scripted`` model) runs last.
+    """
+
+
+@hookspec
+def register_tools(register: Callable[..., None], call: CallContext) -> None:
+    """Add function tools to the agent for this call.
+
+    Called once per call. ``register(tool, *, fallback=False)`` takes a livekit
+    ``FunctionTool`` or ``RawFunctionTool`` (``@function_tool``; the function must be
+    ``async``). Two plugins registering the same tool name is an error, unless one of them
+    passed ``fallback=True``: a fallback tool is used only when no other plugin provides
+    that name (the example's local calendar yields to the Teams plugin this way).
+    """
+
+
+@hookspec(firstresult=True)
+def lookup_lead(phone: str, call: CallContext) -> Lead | None | Awaitable[Lead | None]:
+    """Find the lead for a phone number (E.164, e.g. ``"+14155550123"``). *Async-capable.*
+
+    Called once per call before the agent is built. Return a
+    :class:`voicekit_core.leads.Lead` or ``None`` to pass; the first non-None result wins.
+    CRM plugins run before the built-in CSV lead source (which is ``trylast``). A plugin
+    that gives up (time budget, CRM outage) returns ``None`` and records why with
+    ``call.note(...)``; it should not raise.
+    """
+
+
+@hookspec
+def call_instructions(call: CallContext) -> str | None:
+    """Return an extra section for the agent's instructions, or ``None``.
+
+    Called once per call after the lead is known. Every non-empty answer is appended to
+    the rendered deployment instructions, in plugin order (lead context, campaign script,
+    CRM notes...).
+    """
+
+
+@hookspec(firstresult=True)
+def before_dial(lead: Lead, call: CallContext) -> str | None:
+    """Veto an outbound call: return a reason string to refuse it, ``None`` to allow.
+
+    Called before any dialing request is made (DNC lists, calling hours in the lead's
+    timezone, campaign caps). The first reason wins and no call is placed.
+    """
+
+
+@hookspec
+def call_started(call: CallContext) -> None | Awaitable[None]:
+    """The session has started and the caller is connected. *Async-capable.* Broadcast."""
+
+
+@hookspec
+def call_ended(call: CallContext, report: CallReport) -> None | Awaitable[None]:
+    """The call is over and its report is written to the journal. *Async-capable.* Broadcast.
+
+    Runs before ``post_call`` deliveries. Exceptions are logged, not raised.
+    """
+
+
+@hookspec
+def post_call(report: CallReport, config: DeploymentConfig) -> Any | Awaitable[Any]:
+    """Deliver a finished call somewhere (CRM logging, notifications). *Async-capable.*
+
+    Called once per plugin per call, after the report is in the journal. Each plugin's
+    delivery is journaled separately: an exception marks that plugin's delivery ``failed``
+    (the others still run) and ``voicekit journal retry`` calls the same implementation
+    again later with the same report, so deliveries must be idempotent (use
+    ``report.call_id`` as the key). A returned JSON-able value is stored as the
+    delivery's result. Gets ``config`` rather than the live call because re-delivery
+    happens after the call is gone.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``voicekit`` CLI (``@cli.command()``).
+
+    Called when the CLI starts, for every *installed* plugin (entry point group
+    ``voicekit``), before any deployment is loaded.
+    """

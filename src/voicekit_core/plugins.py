@@ -1,0 +1,256 @@
+"""Plugin discovery and the plugin manager.
+
+Three sources, one registration path:
+
+* built-ins (``voicekit_core.builtins.*``), always registered;
+* installed distributions exposing an entry point in the group ``voicekit``;
+* dotted module paths named in a deployment (one-off local plugins).
+
+Built-ins are registered exactly like third-party plugins. Installed plugins are
+registered only when a deployment enables them by entry-point name. Set
+``VOICEKIT_TRACE_PLUGINS=1`` to log every hook call with its arguments and result.
+Nothing here imports livekit or a vendor SDK.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+
+logger = logging.getLogger("voicekit.plugins")
+
+ENTRY_POINT_GROUP = "voicekit"
+TRACE_ENV = "VOICEKIT_TRACE_PLUGINS"
+
+BUILTIN_PLUGINS: dict[str, str] = {
+    "csv_leads": "voicekit_core.builtins.csv_leads",
+    "scripted": "voicekit_core.builtins.scripted",
+    "default_models": "voicekit_core.builtins.default_models",
+    "call_control": "voicekit_core.builtins.call_control",
+}
+
+
+@dataclass(frozen=True)
+class InstalledPlugin:
+    """An entry point in the ``voicekit`` group: ``name`` as a deployment enables it."""
+
+    name: str
+    value: str
+    distribution: str | None
+    version: str | None
+
+    @classmethod
+    def from_entry_point(cls, ep: EntryPoint) -> InstalledPlugin:
+        dist = getattr(ep, "dist", None)
+        return cls(
+            name=ep.name,
+            value=ep.value,
+            distribution=dist.metadata["Name"] if dist else None,
+            version=dist.version if dist else None,
+        )
+
+
+def installed_plugins() -> dict[str, InstalledPlugin]:
+    """Entry points of the ``voicekit`` group, by name. Imports nothing."""
+    found: dict[str, InstalledPlugin] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        found.setdefault(ep.name, InstalledPlugin.from_entry_point(ep))
+    return found
+
+
+class VoicekitPluginManager(pluggy.PluginManager):
+    """A pluggy manager with voicekit's specs and helpers for async-capable hooks."""
+
+    def __init__(self) -> None:
+        super().__init__("voicekit")
+        self.add_hookspecs(hookspecs)
+        self._trace = os.environ.get(TRACE_ENV, "").lower() in {"1", "true", "yes"}
+        if self._trace:
+            self.add_hookcall_monitoring(self._before_hook, self._after_hook)
+
+    # -- tracing ---------------------------------------------------------------
+    @staticmethod
+    def _before_hook(hook_name: str, impls: Any, kwargs: dict[str, Any]) -> None:
+        names = [impl.plugin_name for impl in reversed(impls)]
+        logger.info("hook %s(%s) -> plugins %s", hook_name, ", ".join(kwargs), names)
+
+    @staticmethod
+    def _after_hook(outcome: Any, hook_name: str, impls: Any, kwargs: dict[str, Any]) -> None:
+        exc = outcome.exception
+        if exc is not None:
+            logger.info("hook %s raised %r", hook_name, exc)
+        else:
+            logger.info("hook %s returned %r", hook_name, outcome.get_result())
+
+    def trace(self, message: str, *args: Any) -> None:
+        if self._trace:
+            logger.info(message, *args)
+
+    # -- registration ------------------------------------------------------------
+    def register_plugin(self, plugin: object, name: str) -> None:
+        """Register ``plugin`` under ``name``; unknown hook names fail here, not later."""
+        if self.has_plugin(name):
+            return
+        self.register(plugin, name=name)
+        try:
+            self.check_pending()
+        except pluggy.PluginValidationError as exc:
+            self.unregister(name=name)
+            raise PluginError(f"plugin {name!r}: {exc}") from exc
+
+    # -- calling ---------------------------------------------------------------
+    def impls_in_call_order(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """Implementations of ``hook_name`` in the order pluggy would call them."""
+        return list(reversed(getattr(self.hook, hook_name).get_hookimpls()))
+
+    @staticmethod
+    def call_impl(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+        """Call one implementation with only the arguments it declares."""
+        return impl.function(*[kwargs[name] for name in impl.argnames])
+
+    async def acall_first(self, hook_name: str, **kwargs: Any) -> Any:
+        """Like a ``firstresult`` hook call, awaiting awaitable answers."""
+        for impl in self.impls_in_call_order(hook_name):
+            result = self.call_impl(impl, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            self.trace("hook %s: %s returned %r", hook_name, impl.plugin_name, result)
+            if result is not None:
+                return result
+        return None
+
+    async def abroadcast(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation (awaiting awaitables); log and skip failures.
+
+        Returns ``(plugin_name, result)`` pairs of the implementations that succeeded.
+        """
+        results: list[tuple[str, Any]] = []
+        for impl in self.impls_in_call_order(hook_name):
+            try:
+                result = self.call_impl(impl, **kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception:
+                logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+                continue
+            self.trace("hook %s: %s returned %r", hook_name, impl.plugin_name, result)
+            results.append((impl.plugin_name, result))
+        return results
+
+    def collect(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, list[tuple]]]:
+        """Run a registration hook, yielding ``(plugin_name, [(args, kwargs), ...])``.
+
+        Each implementation gets its own ``register`` callback so we know which plugin
+        registered what (needed for clear conflict errors).
+        """
+        for impl in self.impls_in_call_order(hook_name):
+            calls: list[tuple] = []
+
+            def register(*args: Any, _calls: list[tuple] = calls, **kw: Any) -> None:
+                _calls.append((args, kw))
+
+            self.call_impl(impl, register=register, **kwargs)
+            self.trace("hook %s: %s registered %d item(s)", hook_name, impl.plugin_name, len(calls))
+            yield impl.plugin_name, calls
+
+
+def _import(module_path: str, *, what: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_path)
+    except ImportError as exc:
+        raise PluginError(f"{what}: cannot import {module_path!r}: {exc}") from exc
+
+
+def _load_entry_point(name: str) -> object:
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == name:
+            try:
+                return ep.load()
+            except Exception as exc:
+                raise PluginError(f"plugin {name!r} ({ep.value}) failed to load: {exc}") from exc
+    raise KeyError(name)
+
+
+def _looks_like_module_path(name: str) -> bool:
+    return all(part.isidentifier() for part in name.split("."))
+
+
+def build_plugin_manager(
+    enable: Iterable[str] = (),
+    *,
+    search_path: Path | None = None,
+    extra: Iterable[tuple[str, object]] = (),
+) -> VoicekitPluginManager:
+    """Make a plugin manager with the built-ins, the enabled plugins and ``extra``.
+
+    ``enable`` holds entry-point names (group ``voicekit``) or dotted module paths;
+    module paths are imported with ``search_path`` (the deployment's folder) on
+    ``sys.path``. ``extra`` is ``(name, plugin)`` pairs registered last (tests).
+
+    Raises :class:`PluginError` for an unknown name (listing what is installed), an
+    import failure, or a hook implementation that matches no spec.
+    """
+    pm = VoicekitPluginManager()
+    for name, module_path in BUILTIN_PLUGINS.items():
+        pm.register_plugin(_import(module_path, what=f"built-in plugin {name!r}"), name)
+
+    installed = installed_plugins()
+    for name in enable:
+        if name in BUILTIN_PLUGINS:
+            continue  # built-ins are always on; naming one is harmless
+        if name in installed:
+            pm.register_plugin(_load_entry_point(name), name)
+        elif _looks_like_module_path(name):
+            pm.register_plugin(_import_local(name, search_path), name)
+        else:
+            raise unknown_plugin_error(name, installed)
+    for name, plugin in extra:
+        pm.register_plugin(plugin, name)
+    return pm
+
+
+def _import_local(module_path: str, search_path: Path | None) -> ModuleType:
+    if search_path is not None and str(search_path) not in sys.path:
+        sys.path.insert(0, str(search_path))
+    try:
+        return importlib.import_module(module_path)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_path.startswith(exc.name):
+            raise unknown_plugin_error(module_path, installed_plugins()) from exc
+        raise PluginError(f"plugin {module_path!r} failed to import: {exc}") from exc
+
+
+def unknown_plugin_error(name: str, installed: dict[str, InstalledPlugin]) -> PluginError:
+    names = ", ".join(sorted(installed)) or "none"
+    return PluginError(
+        f"unknown plugin {name!r}: no entry point in group {ENTRY_POINT_GROUP!r} and no "
+        f"importable module of that name. Installed plugins: {names}. "
+        f"Built-in plugins: {', '.join(BUILTIN_PLUGINS)}."
+    )
+
+
+def plugin_hooks(pm: pluggy.PluginManager) -> dict[str, list[str]]:
+    """``{plugin_name: [hook names it implements]}`` for every registered plugin."""
+    hooks: dict[str, list[str]] = {}
+    for name, plugin in pm.list_name_plugin():
+        hooks[name] = sorted(impl.name for impl in _impls_of(pm, plugin))
+    return hooks
+
+
+def _impls_of(pm: pluggy.PluginManager, plugin: object) -> list[Any]:
+    callers = pm.get_hookcallers(plugin) or []
+    return [caller for caller in callers]
