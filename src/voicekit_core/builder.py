@@ -43,6 +43,10 @@ async def prepare_call(
     call = CallContext(deployment=deployment, phone=e164, direction=direction, mode=mode)
     if call_id:
         call.call_id = call_id
+    # The names a live call would have (room prefix "call-", SIP participant identity);
+    # simulated calls use them too, so telephony plugins can be tested against a fake server.
+    call.room_name = f"call-{call.call_id}"
+    call.participant_identity = f"sip_{e164}"
     if lead is None:
         lead = await deployment.pm.acall_first("lookup_lead", phone=e164, call=call)
     if lead is None:
