@@ -237,10 +237,32 @@ for _mode in ("start", "dev", "console"):
     cli.command(_mode, context_settings={"ignore_unknown_options": True})(_worker_command(_mode))
 
 
+_plugin_commands_added = False
+
+
+def build_cli() -> click.Group:
+    """The ``voicekit`` group with every plugin's subcommands added (once). Tests use this
+    with ``click.testing.CliRunner``."""
+    global _plugin_commands_added
+    if not _plugin_commands_added:
+        _plugin_commands_added = True
+        _add_plugin_commands()
+    return cli
+
+
 def _add_plugin_commands() -> None:
-    from .plugins import VoicekitPluginManager, installed_plugins, _load_entry_point
+    """Let built-in and installed plugins add subcommands (``register_commands``)."""
+    from .plugins import (
+        BUILTIN_PLUGINS,
+        VoicekitPluginManager,
+        _import,
+        _load_entry_point,
+        installed_plugins,
+    )
 
     pm = VoicekitPluginManager()
+    for name, module_path in BUILTIN_PLUGINS.items():
+        pm.register_plugin(_import(module_path, what=f"built-in plugin {name!r}"), name)
     for name in installed_plugins():
         try:
             pm.register_plugin(_load_entry_point(name), name)
@@ -251,5 +273,4 @@ def _add_plugin_commands() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    _add_plugin_commands()
-    cli(prog_name="voicekit")
+    build_cli()(prog_name="voicekit")
