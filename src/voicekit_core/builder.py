@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Literal
 
 from .calls import CallContext
+from .config import ModelsSection, TurnSection
 from .errors import CallVetoed, PluginError
 from .leads import Lead, to_e164
 from .prompts import render
@@ -197,5 +198,64 @@ def build_session(
         options["turn_handling"] = {"turn_detection": None}
         options.pop("stt", None)
         options.pop("tts", None)
+    else:
+        options.update(voice_options(call.config.models.turn))
     options.update(session_options)
     return AgentSession(**options)
+
+
+def voice_options(turn: TurnSection) -> dict[str, Any]:
+    """``AgentSession`` options for a voice call from ``[models.turn]``.
+
+    Silero's model ships in livekit-plugins-silero (loads offline); ``detection =
+    "default"`` keeps livekit's local turn detector. Raises PluginError when
+    ``vad = "silero"`` but the plugin is not installed.
+    """
+    options: dict[str, Any] = {}
+    if turn.vad == "silero":
+        try:
+            from livekit.plugins import silero
+        except ImportError:
+            raise PluginError(
+                "[models.turn] vad = 'silero' needs livekit-plugins-silero: "
+                "pip install 'voicekit-core[silero]'"
+            ) from None
+        options["vad"] = silero.VAD.load()
+    else:
+        options["vad"] = None
+    handling: dict[str, Any] = {
+        "endpointing": {
+            "min_delay": turn.min_endpointing_delay,
+            "max_delay": turn.max_endpointing_delay,
+        },
+        "interruption": {"enabled": turn.allow_interruptions},
+    }
+    if turn.detection != "default":
+        handling["turn_detection"] = turn.detection
+    options["turn_handling"] = handling
+    return options
+
+
+def room_options(models: ModelsSection) -> Any:
+    """livekit ``RoomOptions`` for a live call: noise cancellation on the caller's audio.
+
+    BVC / BVC-telephony run only on LiveKit Cloud and need
+    ``livekit-plugins-noise-cancellation``; raises PluginError when it is missing.
+    """
+    from livekit.agents import room_io
+
+    if models.noise_cancellation == "none":
+        return room_io.RoomOptions()
+    try:
+        from livekit.plugins import noise_cancellation
+    except ImportError:
+        raise PluginError(
+            f"[models] noise_cancellation = {models.noise_cancellation!r} needs "
+            "livekit-plugins-noise-cancellation (LiveKit Cloud only)"
+        ) from None
+    filter_ = (
+        noise_cancellation.BVCTelephony()
+        if models.noise_cancellation == "bvc_telephony"
+        else noise_cancellation.BVC()
+    )
+    return room_io.RoomOptions(audio_input=room_io.AudioInputOptions(noise_cancellation=filter_))

@@ -123,8 +123,8 @@ def leads(config: Path) -> None:
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON.")
 def simulate(config: Path, script_path: Path | None, lead_phone: str | None, report_path: Path | None) -> None:
     """Run an offline call: scripted caller turns through a real AgentSession."""
-    from .simulate import load_script, run_script
     from .render import print_call
+    from .simulate import load_script, run_script
 
     deployment = _load(config)
     if script_path is None:

@@ -99,6 +99,32 @@ def _as_chain(value: Any) -> Any:
     return [value]
 
 
+class Price(StrictModel):
+    """Prices of one ``provider:model`` in USD, for the cost estimate in call reports."""
+
+    input_tokens_per_million: float = Field(default=0, ge=0)
+    output_tokens_per_million: float = Field(default=0, ge=0)
+    audio_input_tokens_per_million: float = Field(default=0, ge=0)
+    audio_output_tokens_per_million: float = Field(default=0, ge=0)
+    audio_minute: float = Field(default=0, ge=0, description="STT or TTS audio, per minute")
+    characters_per_million: float = Field(default=0, ge=0, description="TTS input characters")
+
+
+class TurnSection(StrictModel):
+    """``[models.turn]``: voice activity and turn detection (voice calls only).
+
+    ``vad = "silero"`` uses the Silero model shipped inside livekit-plugins-silero (no
+    download). ``detection = "default"`` keeps livekit's built-in local turn detector;
+    never a detector that downloads a model from a hub at run time.
+    """
+
+    vad: Literal["silero", "none"] = "silero"
+    detection: Literal["default", "vad", "stt", "realtime_llm", "manual"] = "default"
+    min_endpointing_delay: float = Field(default=0.5, ge=0, le=10, description="seconds")
+    max_endpointing_delay: float = Field(default=3.0, ge=0, le=30, description="seconds")
+    allow_interruptions: bool = True
+
+
 class ModelsSection(StrictModel):
     """``[models]``: a realtime model, or an STT/LLM/TTS pipeline; lists are fallback chains."""
 
@@ -107,6 +133,14 @@ class ModelsSection(StrictModel):
     llm: list[ModelRef] | None = None
     tts: list[ModelRef] | None = None
     fallback: ModelRef = Field(default_factory=lambda: ModelRef(provider="scripted"))
+    turn: TurnSection = Field(default_factory=TurnSection)
+    noise_cancellation: Literal["none", "bvc", "bvc_telephony"] = Field(
+        default="none",
+        description="LiveKit Cloud only: livekit-plugins-noise-cancellation on the room input",
+    )
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description='keyed "provider:model" as livekit reports usage'
+    )
 
     _chain = field_validator("realtime", "stt", "llm", "tts", mode="before")(_as_chain)
 
@@ -369,7 +403,7 @@ def validate_plugin_tables(
     file = str(config.path)
     problems: list[Problem] = []
     tables = config.plugins.tables
-    for name, table in tables.items():
+    for name in tables:
         if name not in known:
             problems.append(Problem(file, f"plugins.{name}", "", "table for a plugin that is not enabled"))
         elif name not in settings_models:

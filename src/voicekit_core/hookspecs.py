@@ -74,7 +74,7 @@ def register_tools(register: Callable[..., None], call: CallContext) -> None:
 
 
 @hookspec(firstresult=True)
-def lookup_lead(phone: str, call: CallContext) -> Lead | None | Awaitable[Lead | None]:
+def lookup_lead(phone: str, call: CallContext) -> Lead | Awaitable[Lead | None] | None:
     """Find the lead for a phone number (E.164, e.g. ``"+14155550123"``). *Async-capable.*
 
     Called once per call before the agent is built. Return a
@@ -105,12 +105,12 @@ def before_dial(lead: Lead, call: CallContext) -> str | None:
 
 
 @hookspec
-def call_started(call: CallContext) -> None | Awaitable[None]:
+def call_started(call: CallContext) -> Awaitable[None] | None:
     """The session has started and the caller is connected. *Async-capable.* Broadcast."""
 
 
 @hookspec
-def call_ended(call: CallContext, report: CallReport) -> None | Awaitable[None]:
+def call_ended(call: CallContext, report: CallReport) -> Awaitable[None] | None:
     """The call is over and its report is written to the journal. *Async-capable.* Broadcast.
 
     Runs before ``post_call`` deliveries. Exceptions are logged, not raised.
@@ -128,6 +128,16 @@ def post_call(report: CallReport, config: DeploymentConfig) -> Any | Awaitable[A
     ``report.call_id`` as the key). A returned JSON-able value is stored as the
     delivery's result. Gets ``config`` rather than the live call because re-delivery
     happens after the call is gone.
+    """
+
+
+@hookspec
+def worker_prewarm(config: DeploymentConfig) -> None:
+    """Warm heavy SDKs in a LiveKit job process before its first call. Broadcast.
+
+    Called once per job process by ``voicekit start|dev`` (livekit's ``setup_fnc``), for
+    deployments that enable the plugin. Import and touch what the first call would
+    otherwise wait for (msgraph models, provider clients). Must not place calls.
     """
 
 

@@ -16,10 +16,18 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 
-from .builder import build_agent, build_session, check_before_dial, greeting_text, prepare_call
+from .builder import (
+    build_agent,
+    build_session,
+    check_before_dial,
+    greeting_text,
+    prepare_call,
+    room_options,
+)
 from .calls import CallContext, CallReport, Disposition, ToolCallRecord, TranscriptEntry, utcnow
 from .delivery import deliver_all
 from .leads import Lead, lead_as_context
+from .metrics import call_metrics
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -54,6 +62,7 @@ class CallRun:
         """Start the session (in ``room`` if given), fire ``call_started``, say the greeting."""
         if room is not None:
             start_options["room"] = room
+            start_options.setdefault("room_options", room_options(self.call.config.models))
         await self.session.start(self.agent, **start_options)
         self._started = True
         await self.deployment.pm.abroadcast("call_started", call=self.call)
@@ -63,7 +72,7 @@ class CallRun:
     async def greet(self) -> None:
         """Say the configured greeting, or let the model open when there is none."""
         text = greeting_text(self.call)
-        if text and self.session.tts is not None or text and self.call.mode == "simulated":
+        if (text and self.session.tts is not None) or (text and self.call.mode == "simulated"):
             await self.session.say(text)
         elif text:
             await self.session.generate_reply(instructions=f"Greet the caller with: {text}")
@@ -81,7 +90,9 @@ class CallRun:
             return self.report
         if self._started:
             await self.session.aclose()
-        report = build_report(self.call, self.session.history.items, utcnow())
+        items = self.session.history.items
+        report = build_report(self.call, items, utcnow())
+        report.metrics = call_metrics(self.session, items, self.call.config.models.prices)
         deployment = self.deployment
         deployment.journal.record_call(report, deployment.post_call_plugins())
         logger.info("call %s journaled: %s", report.call_id, report.disposition.value)
@@ -101,16 +112,18 @@ async def create_call(
     llm: lk_llm.LLM | None = None,
     text_only: bool = True,
     call_id: str | None = None,
+    check_veto: bool = True,
     **session_options: Any,
 ) -> CallRun:
-    """Look up the lead, run the before-dial veto (outbound), build agent and session.
+    """Look up the lead, run the before-dial veto (outbound, unless ``check_veto`` is
+    False because the dialer already ran it), build agent and session.
 
     Raises ``CallVetoed`` (nothing is built or journaled) or ``ValueError`` for a bad phone.
     """
     call = await prepare_call(
         deployment, phone, direction=direction, mode=mode, lead=lead, call_id=call_id
     )
-    if direction == "outbound":
+    if direction == "outbound" and check_veto:
         check_before_dial(call)
     agent = build_agent(call)
     session = build_session(call, text_only=text_only, llm=llm, **session_options)

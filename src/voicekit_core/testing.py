@@ -137,8 +137,4 @@ __all__ = [
     "MINIMAL_LEADS",
     "TEST_PHONE",
     "Harness",
-    "Reply",
-    "ScriptedLLM",
-    "ToolCall",
-    "replies",
 ]

@@ -79,7 +79,13 @@ INTENTS: dict[str, tuple[str, ...]] = {
         r"\bpersona real\b",
     ),
 }
-DNC_PATTERNS = (r"stop calling", r"take me off", r"do not call", r"don'?t call", r"remove (me|my number)")
+DNC_PATTERNS = (
+    r"stop calling",
+    r"take me off",
+    r"do not call",
+    r"don'?t call",
+    r"remove (me|my number)",
+)
 
 
 def detect_intent(text: str) -> str | None:
@@ -95,9 +101,25 @@ _MONEY = re.compile(
     r"(?:\$|usd|€|eur)?\s*(\d+(?:[.,]\d+)?)\s*(k|thousand|mil|m|million|millones)?\b",
     re.I,
 )
-_NO_BUDGET = re.compile(r"\b(no budget|nothing|zero|none|sin presupuesto|no tenemos presupuesto)\b", re.I)
-_WORD_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2,
-                 "a few": 3, "un": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "seis": 6}
+_NO_BUDGET = re.compile(
+    r"\b(no budget|nothing|zero|none|sin presupuesto|no tenemos presupuesto)\b", re.I
+)
+_WORD_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "a couple of": 2,
+    "a few": 3,
+    "un": 1,
+    "uno": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "seis": 6,
+}
 
 
 def parse_budget_usd(text: str) -> float | None:
@@ -120,11 +142,17 @@ def parse_budget_usd(text: str) -> float | None:
 def parse_authority(text: str) -> str:
     """``decision_maker`` / ``influencer`` / ``none`` / ``unknown`` from free text."""
     t = text.lower()
-    if re.search(r"(check|run it by|talk to|ask) (with )?(my|our|the) |approv|sign[- ]off from|"
-                 r"my (boss|manager|cfo|ceo)|committee|consultar|aprobaci", t):
+    if re.search(
+        r"(check|run it by|talk to|ask) (with )?(my|our|the) |approv|sign[- ]off from|"
+        r"my (boss|manager|cfo|ceo)|committee|consultar|aprobaci",
+        t,
+    ):
         return "influencer"
-    if re.search(r"\b(i|me)\b.*\b(decide|sign|approve|own the budget|final say|call the shots)|"
-                 r"decision[- ]maker|it'?s my call|yo decido|soy quien decide|yes\b|s[ií]\b", t):
+    if re.search(
+        r"\b(i|me)\b.*\b(decide|sign|approve|own the budget|final say|call the shots)|"
+        r"decision[- ]maker|it'?s my call|yo decido|soy quien decide|yes\b|s[ií]\b",
+        t,
+    ):
         return "decision_maker"
     if re.search(r"\b(not me|no authority|no decido)\b", t):
         return "none"
@@ -143,7 +171,12 @@ def parse_timeline_months(text: str) -> int | None:
         (r"\bnext year|pr[óo]ximo a[ñn]o|el a[ñn]o que viene\b", 12),
         (r"\b(no rush|no timeline|someday|not (any time|anytime) soon|sin prisa)\b", 24),
     ]
-    match = re.search(r"(\d+|" + "|".join(_WORD_NUMBERS) + r")\s*(weeks?|months?|years?|semanas?|mes(?:es)?|a[ñn]os?)", t)
+    match = re.search(
+        r"(\d+|"
+        + "|".join(_WORD_NUMBERS)
+        + r")\s*(weeks?|months?|years?|semanas?|mes(?:es)?|a[ñn]os?)",
+        t,
+    )
     if match:
         raw = match.group(1)
         count = int(raw) if raw.isdigit() else _WORD_NUMBERS[raw]
@@ -242,7 +275,12 @@ def _turns(chat_ctx: llm.ChatContext) -> list[_Turn]:
             turns.append(_Turn("function_call", name=item.name, arguments=args))
         elif item.type == "function_call_output":
             turns.append(
-                _Turn("function_call_output", name=item.name, output=item.output, is_error=item.is_error)
+                _Turn(
+                    "function_call_output",
+                    name=item.name,
+                    output=item.output,
+                    is_error=item.is_error,
+                )
             )
     return turns
 
@@ -300,7 +338,9 @@ class CallFlowPolicy:
         return Reply()
 
     # -- reacting to tool results --------------------------------------------------
-    def _after_tool(self, result: _Turn, turns: list[_Turn], tools: list[str]) -> Reply | str | None:
+    def _after_tool(
+        self, result: _Turn, turns: list[_Turn], tools: list[str]
+    ) -> Reply | str | None:
         from voicekit_core.scripted_llm import Reply, ToolCall
 
         end = [ToolCall("end_call")] if "end_call" in tools else []
@@ -327,7 +367,11 @@ class CallFlowPolicy:
                 return Reply(self.say("no_slots"), end)
             return self.say("offer", slots=_spoken_list([s["label"] for s in slots], self.language))
         if result.name == self.schedule_tool:
-            when = (data or {}).get("label") or (data or {}).get("start", "") if isinstance(data, dict) else ""
+            when = (
+                (data or {}).get("label") or (data or {}).get("start", "")
+                if isinstance(data, dict)
+                else ""
+            )
             return Reply(self.say("booked", when=when), end)
         if result.name == self.transfer_tool:
             return Reply(self.say("transferred"))
@@ -341,16 +385,23 @@ class CallFlowPolicy:
 
         end = [ToolCall("end_call")] if "end_call" in tools else []
         previous_agent = _last_agent_text(turns[:-1])
-        if previous_agent == self.say("ask_message") or previous_agent == self.say("transfer_failed"):
-            if "take_message" in tools:
-                return Reply(tool_calls=[ToolCall("take_message", {"message": text})])
+        asked_for_message = previous_agent in (self.say("ask_message"), self.say("transfer_failed"))
+        if asked_for_message and "take_message" in tools:
+            return Reply(tool_calls=[ToolCall("take_message", {"message": text})])
         intent = detect_intent(text)
         if intent == "wrong_number":
-            return Reply(self.say("wrong_number"), _with_args(end, disposition="wrong_number", reason=text))
+            return Reply(
+                self.say("wrong_number"), _with_args(end, disposition="wrong_number", reason=text)
+            )
         if intent == "not_interested":
             if any(re.search(p, text.lower()) for p in DNC_PATTERNS):
-                return Reply(self.say("dnc"), _with_args(end, disposition="do_not_call", reason=text))
-            return Reply(self.say("not_interested"), _with_args(end, disposition="not_interested", reason=text))
+                return Reply(
+                    self.say("dnc"), _with_args(end, disposition="do_not_call", reason=text)
+                )
+            return Reply(
+                self.say("not_interested"),
+                _with_args(end, disposition="not_interested", reason=text),
+            )
         if intent == "wants_human":
             if self.transfer_tool in tools:
                 return Reply(
@@ -374,7 +425,9 @@ class CallFlowPolicy:
         if self.qualify_tool in tools and not _called(turns, self.qualify_tool):
             return Reply(tool_calls=[ToolCall(self.qualify_tool, qualification_arguments(answers))])
         if previous_agent == self.say("ask_time") and self.schedule_tool in tools:
-            return Reply(tool_calls=[ToolCall(self.schedule_tool, {"when": text, **self._email_arg(turns)})])
+            return Reply(
+                tool_calls=[ToolCall(self.schedule_tool, {"when": text, **self._email_arg(turns)})]
+            )
         return self.say("ack")
 
     def _pick_slot(self, text: str, slots: list[dict[str, Any]], turns: list[_Turn]) -> Reply | str:
@@ -382,7 +435,9 @@ class CallFlowPolicy:
 
         slot = _match_slot(text, slots) or _match_slot(_chosen_before(turns), slots)
         if slot is None:
-            return self.say("which_slot", slots=_spoken_list([s["label"] for s in slots], self.language))
+            return self.say(
+                "which_slot", slots=_spoken_list([s["label"] for s in slots], self.language)
+            )
         email = self._email_arg(turns)
         if not email:
             return self.say("ask_email")
@@ -441,7 +496,9 @@ def _answers(turns: list[_Turn], questions: list[tuple[str, str]]) -> dict[str, 
         if turn.kind != "message":
             continue
         if turn.role == "assistant":
-            pending = next((key for text, key in by_text.items() if text and text in turn.text), None)
+            pending = next(
+                (key for text, key in by_text.items() if text and text in turn.text), None
+            )
         elif pending is not None:
             answers[pending] = turn.text
             pending = None
@@ -456,7 +513,9 @@ def _slots(data: Any) -> list[dict[str, Any]]:
     return [s for s in data if isinstance(s, dict) and "start" in s and "label" in s]
 
 
-def _last_offer(turns: list[_Turn], *, include_answered: bool = False) -> list[dict[str, Any]] | None:
+def _last_offer(
+    turns: list[_Turn], *, include_answered: bool = False
+) -> list[dict[str, Any]] | None:
     """Slots from the last availability result, if the agent has not booked since."""
     for turn in reversed(turns):
         if turn.kind == "function_call_output":
@@ -480,9 +539,13 @@ def _chosen_before(turns: list[_Turn]) -> str:
 
 
 _DAYS = {
-    "monday": ("monday", "lunes"), "tuesday": ("tuesday", "martes"),
-    "wednesday": ("wednesday", "miércoles", "miercoles"), "thursday": ("thursday", "jueves"),
-    "friday": ("friday", "viernes"), "saturday": ("saturday", "sábado"), "sunday": ("sunday", "domingo"),
+    "monday": ("monday", "lunes"),
+    "tuesday": ("tuesday", "martes"),
+    "wednesday": ("wednesday", "miércoles", "miercoles"),
+    "thursday": ("thursday", "jueves"),
+    "friday": ("friday", "viernes"),
+    "saturday": ("saturday", "sábado"),
+    "sunday": ("sunday", "domingo"),
 }
 
 

@@ -1,0 +1,159 @@
+"""The LiveKit worker: ``voicekit start|dev|console CONFIG``.
+
+The worker registers with LiveKit under ``[agent].name`` (explicit dispatch). Each job
+is one call:
+
+* outbound: ``voicekit dial`` dispatched the job with :class:`JobMetadata` (phone, call id)
+  and placed the SIP call; the before-dial veto already ran there;
+* inbound: a SIP dispatch rule created the room; the caller's number comes from the SIP
+  participant's ``sip.phoneNumber`` attribute.
+
+The session is the one :mod:`voicekit_core.builder` makes for simulated calls, bound to
+the room with ``session.start(agent, room=ctx.room)``. The config path travels to job
+processes in ``VOICEKIT_CONFIG`` (job processes are separate interpreters).
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import json
+import logging
+import os
+import sys
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import VoicekitError
+
+if TYPE_CHECKING:
+    from livekit.agents import JobContext, JobProcess
+
+    from .deployment import Deployment
+
+logger = logging.getLogger("voicekit.worker")
+CONFIG_ENV = "VOICEKIT_CONFIG"
+SIP_PHONE_ATTRIBUTE = "sip.phoneNumber"
+
+
+class JobMetadata(BaseModel):
+    """What ``voicekit dial`` (or your dispatcher) puts in the job metadata, as JSON.
+
+    ``phone`` is the lead's E.164 number; ``call_id`` ties the job to the dial attempt;
+    ``participant_identity`` is the SIP participant the dial created.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+    phone: str | None = None
+    call_id: str | None = None
+    direction: Literal["outbound", "inbound"] = "outbound"
+    participant_identity: str | None = None
+
+    @classmethod
+    def parse(cls, raw: str | None) -> JobMetadata:
+        """Parse job metadata; empty metadata means an inbound call. Raises VoicekitError."""
+        if not raw or not raw.strip():
+            return cls(direction="inbound")
+        try:
+            return cls.model_validate(json.loads(raw))
+        except (json.JSONDecodeError, ValidationError) as exc:
+            raise VoicekitError(f"job metadata is not voicekit JSON: {exc}") from None
+
+
+def phone_from_participant(attributes: dict[str, str]) -> str | None:
+    """The caller's number from a SIP participant's attributes (``sip.phoneNumber``)."""
+    return attributes.get(SIP_PHONE_ATTRIBUTE) or None
+
+
+@lru_cache(maxsize=1)
+def current_deployment() -> Deployment:
+    """The deployment named by ``VOICEKIT_CONFIG``, loaded once per process."""
+    from .deployment import load_deployment
+
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        raise VoicekitError(f"{CONFIG_ENV} is not set: start the worker with `voicekit start CONFIG`")
+    return load_deployment(path)
+
+
+def prewarm(proc: JobProcess) -> None:
+    """Job-process setup: load the deployment and let plugins warm heavy SDKs."""
+    deployment = current_deployment()
+    deployment.pm.hook.worker_prewarm(config=deployment.config)
+
+
+async def entrypoint(ctx: JobContext) -> None:
+    """One job = one call, from room connection to journal and post-call delivery."""
+    from .runner import create_call
+
+    deployment = current_deployment()
+    meta = JobMetadata.parse(ctx.job.metadata)
+    await ctx.connect()
+    if meta.direction == "inbound" or not meta.phone:
+        participant = await ctx.wait_for_participant()
+        phone = phone_from_participant(dict(participant.attributes)) or meta.phone
+        identity = participant.identity
+    else:
+        phone = meta.phone
+        identity = meta.participant_identity
+    if not phone:
+        raise VoicekitError("no caller number: neither job metadata nor sip.phoneNumber has one")
+    run = await create_call(
+        deployment,
+        phone,
+        direction=meta.direction,
+        mode="live",
+        text_only=False,
+        call_id=meta.call_id,
+        check_veto=False,  # `voicekit dial` ran before_dial before placing the call
+    )
+    run.call.room_name = ctx.room.name
+    run.call.participant_identity = identity
+    ctx.add_shutdown_callback(run.finish)
+
+    @run.session.on("agent_state_changed")
+    def _hang_up_when_done(event: Any) -> None:
+        # end_call only flags the request, so the goodbye is spoken before we hang up.
+        if run.ended and event.new_state == "listening":
+            ctx.delete_room()
+
+    await run.start(room=ctx.room)
+
+
+def make_server() -> Any:
+    """An ``AgentServer`` for the deployment in ``VOICEKIT_CONFIG`` (explicit dispatch)."""
+    from livekit.agents import AgentServer
+
+    deployment = current_deployment()
+    server = AgentServer(setup_fnc=prewarm)
+    server.rtc_session(entrypoint, agent_name=deployment.config.agent.name)
+    return server
+
+
+def missing_portaudio() -> bool:
+    return ctypes.util.find_library("portaudio") is None
+
+
+def run_worker(deployment: Deployment, mode: str, livekit_args: list[str]) -> None:
+    """Hand over to livekit's CLI (``start`` / ``dev`` / ``console``) for ``deployment``.
+
+    Raises VoicekitError when ``console`` lacks PortAudio or ``start``/``dev`` lack the
+    LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET variables.
+    """
+    if mode == "console" and missing_portaudio():
+        raise VoicekitError(
+            "`voicekit console` needs the PortAudio library for the microphone and speaker, "
+            "even in text mode. Install it (Debian/Ubuntu: apt-get install libportaudio2; "
+            "macOS: brew install portaudio) or use `voicekit simulate` for an offline call."
+        )
+    if mode in ("start", "dev"):
+        missing = [v for v in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET") if not os.environ.get(v)]
+        if missing:
+            raise VoicekitError(f"`voicekit {mode}` needs {', '.join(missing)} in the environment")
+    os.environ[CONFIG_ENV] = str(deployment.config.path)
+    current_deployment.cache_clear()
+    from livekit.agents import cli
+
+    sys.argv = ["voicekit", mode, *livekit_args]
+    cli.run_app(make_server())
