@@ -159,7 +159,9 @@ def instantiate_models(call: CallContext, selection: ModelSelection) -> dict[str
 def _fallback(kind: str, models: list[Any]) -> Any:
     from livekit.agents import llm, stt, tts
 
-    adapter = {"llm": llm.FallbackAdapter, "stt": stt.FallbackAdapter, "tts": tts.FallbackAdapter}[kind]
+    adapter = {"llm": llm.FallbackAdapter, "stt": stt.FallbackAdapter, "tts": tts.FallbackAdapter}[
+        kind
+    ]
     return adapter(models)
 
 

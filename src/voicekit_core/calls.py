@@ -151,7 +151,9 @@ class CallReport(BaseModel):
         if self.qualification:
             q = self.qualification
             parts.append(
-                "; ".join(f"{k}: {q[k]}" for k in ("budget", "authority", "need", "timeline") if q.get(k))
+                "; ".join(
+                    f"{k}: {q[k]}" for k in ("budget", "authority", "need", "timeline") if q.get(k)
+                )
             )
         return " ".join(p for p in parts if p)
 

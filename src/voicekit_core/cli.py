@@ -46,6 +46,14 @@ def cli(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _table(*headers: str) -> Table:
+    # fold instead of truncating: ids and phones must stay whole in narrow terminals and logs
+    table = Table()
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
 config_argument = click.argument("config", type=click.Path(path_type=Path), default=".")
 
 
@@ -76,24 +84,38 @@ def check(config: Path) -> None:
 
 @cli.command()
 @click.option("--hooks", is_flag=True, help="Load each plugin and list the hooks it implements.")
-def plugins(hooks: bool) -> None:
-    """List installed plugins (entry point group 'voicekit') and built-ins."""
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def plugins(hooks: bool, as_json: bool) -> None:
+    """List built-in and installed plugins (entry point group 'voicekit').
+
+    Imports no vendor SDK and not livekit, even with --hooks.
+    """
     from .plugins import BUILTIN_PLUGINS, installed_plugins
 
-    table = Table("name", "kind", "distribution", "module", *(["hooks"] if hooks else []))
     hook_map: dict[str, list[str]] = {}
+    installed = installed_plugins()
     if hooks:
         from .plugins import build_plugin_manager, plugin_hooks
 
-        names = list(installed_plugins())
-        hook_map = plugin_hooks(build_plugin_manager(names))
-    for name, module in BUILTIN_PLUGINS.items():
-        row = [name, "built-in", "voicekit-core", module]
-        table.add_row(*row, *([", ".join(hook_map.get(name, []))] if hooks else []))
-    for name, plugin in sorted(installed_plugins().items()):
+        hook_map = plugin_hooks(build_plugin_manager(list(installed)))
+    rows = [
+        {"name": name, "kind": "built-in", "distribution": "voicekit-core", "module": module}
+        for name, module in BUILTIN_PLUGINS.items()
+    ]
+    for name, plugin in sorted(installed.items()):
         dist = f"{plugin.distribution} {plugin.version}" if plugin.distribution else "?"
-        table.add_row(name, "installed", dist, plugin.value,
-                      *([", ".join(hook_map.get(name, []))] if hooks else []))
+        rows.append(
+            {"name": name, "kind": "installed", "distribution": dist, "module": plugin.value}
+        )
+    if hooks:
+        for row in rows:
+            row["hooks"] = hook_map.get(row["name"], [])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table = _table(*rows[0].keys())
+    for row in rows:
+        table.add_row(*(", ".join(v) if isinstance(v, list) else v for v in row.values()))
     console.print(table)
 
 
@@ -106,9 +128,16 @@ def leads(config: Path) -> None:
     if book is None:
         console.print("leads.source is 'none'")
         return
-    table = Table("phone", "name", "company", "title", "timezone", "email")
+    table = _table("phone", "name", "company", "title", "timezone", "email")
     for lead in book.leads:
-        table.add_row(lead.phone, lead.name, lead.company, lead.job_title, lead.timezone or "", lead.email or "")
+        table.add_row(
+            lead.phone,
+            lead.name,
+            lead.company,
+            lead.job_title,
+            lead.timezone or "",
+            lead.email or "",
+        )
     console.print(table)
     book.raise_for_problems()
 
@@ -118,10 +147,16 @@ def leads(config: Path) -> None:
 
 @cli.command()
 @config_argument
-@click.option("--script", "script_path", type=click.Path(path_type=Path), help="Caller script (YAML).")
+@click.option(
+    "--script", "script_path", type=click.Path(path_type=Path), help="Caller script (YAML)."
+)
 @click.option("--lead-phone", help="The lead to call, E.164 (+14155550123).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON.")
-def simulate(config: Path, script_path: Path | None, lead_phone: str | None, report_path: Path | None) -> None:
+@click.option(
+    "--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON."
+)
+def simulate(
+    config: Path, script_path: Path | None, lead_phone: str | None, report_path: Path | None
+) -> None:
     """Run an offline call: scripted caller turns through a real AgentSession."""
     from .render import print_call
     from .simulate import load_script, run_script
@@ -165,14 +200,20 @@ def journal() -> None:
 @journal.command("list")
 @config_argument
 @click.option("--limit", default=20, show_default=True)
-def journal_list(config: Path, limit: int) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def journal_list(config: Path, limit: int, as_json: bool) -> None:
     """The newest calls."""
     deployment = _load(config)
-    table = Table("call id", "phone", "disposition", "started (UTC)", "post-call")
+    if as_json:
+        click.echo(json.dumps([dict(row) for row in deployment.journal.list(limit)], indent=2))
+        return
+    table = _table("call id", "phone", "disposition", "started (UTC)", "post-call")
     for row in deployment.journal.list(limit):
         pending = row["undelivered"] or 0
         status = f"{row['deliveries'] - pending}/{row['deliveries']} delivered"
-        table.add_row(row["call_id"], row["phone"], row["disposition"], row["started_at"][:19], status)
+        table.add_row(
+            row["call_id"], row["phone"], row["disposition"], row["started_at"][:19], status
+        )
     console.print(table)
 
 
@@ -196,19 +237,25 @@ def journal_show(call_id: str, config: Path, as_json: bool) -> None:
 
 @journal.command("retry")
 @config_argument
-@click.option("--attempts", type=int, help="Attempts per delivery (default [journal].retry_attempts).")
+@click.option(
+    "--attempts", type=int, help="Attempts per delivery (default [journal].retry_attempts)."
+)
 @click.option("--backoff", type=float, help="First backoff in seconds (default from [journal]).")
 def journal_retry(config: Path, attempts: int | None, backoff: float | None) -> None:
     """Re-deliver every pending or failed post-call action, with backoff."""
     from .delivery import retry_undelivered
 
     deployment = _load(config)
-    outcomes = asyncio.run(retry_undelivered(deployment, attempts=attempts, backoff_seconds=backoff))
+    outcomes = asyncio.run(
+        retry_undelivered(deployment, attempts=attempts, backoff_seconds=backoff)
+    )
     if not outcomes:
         console.print("nothing to deliver")
     failed = 0
     for call_id, plugin, delivered in outcomes:
-        console.print(f"{call_id} {plugin}: {'[green]delivered[/]' if delivered else '[red]failed[/]'}")
+        console.print(
+            f"{call_id} {plugin}: {'[green]delivered[/]' if delivered else '[red]failed[/]'}"
+        )
         failed += not delivered
     if failed:
         sys.exit(1)

@@ -380,15 +380,18 @@ def check_files(config: DeploymentConfig) -> list[Problem]:
     instructions = config.instructions_path()
     if instructions is not None and not instructions.is_file():
         problems.append(
-            Problem(file, "agent.instructions", config.agent.instructions, f"no such file: {instructions}")
+            Problem(
+                file,
+                "agent.instructions",
+                config.agent.instructions,
+                f"no such file: {instructions}",
+            )
         )
     if config.leads.source == "csv":
         if config.leads.path is None:
             problems.append(Problem(file, "leads.path", "", "required when leads.source = 'csv'"))
         elif not config.leads.path.is_file():
-            problems.append(
-                Problem(file, "leads.path", str(config.leads.path), "no such file")
-            )
+            problems.append(Problem(file, "leads.path", str(config.leads.path), "no such file"))
     return problems
 
 
@@ -405,9 +408,13 @@ def validate_plugin_tables(
     tables = config.plugins.tables
     for name in tables:
         if name not in known:
-            problems.append(Problem(file, f"plugins.{name}", "", "table for a plugin that is not enabled"))
+            problems.append(
+                Problem(file, f"plugins.{name}", "", "table for a plugin that is not enabled")
+            )
         elif name not in settings_models:
-            problems.append(Problem(file, f"plugins.{name}", "", f"plugin {name!r} takes no settings"))
+            problems.append(
+                Problem(file, f"plugins.{name}", "", f"plugin {name!r} takes no settings")
+            )
     for name, model in settings_models.items():
         table = tables.get(name, {})
         if not isinstance(table, dict):

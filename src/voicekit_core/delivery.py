@@ -41,7 +41,10 @@ async def deliver_once(deployment: Deployment, report: CallReport, plugin: str) 
     )
     if impl is None:
         deployment.journal.record_delivery(
-            report.call_id, plugin, ok=False, error=f"plugin {plugin!r} is not enabled in this deployment"
+            report.call_id,
+            plugin,
+            ok=False,
+            error=f"plugin {plugin!r} is not enabled in this deployment",
         )
         return False
     try:

@@ -54,7 +54,9 @@ class Deployment:
         ``leads.problems``; read once per deployment."""
         if self.config.leads.source != "csv" or self.config.leads.path is None:
             return None
-        return read_leads_csv(self.config.leads.path, default_region=self.config.leads.default_region)
+        return read_leads_csv(
+            self.config.leads.path, default_region=self.config.leads.default_region
+        )
 
     def post_call_plugins(self) -> list[str]:
         return [impl.plugin_name for impl in self.pm.impls_in_call_order("post_call")]
@@ -101,7 +103,12 @@ def load_deployment(
         for ref in chain:
             if ref.provider not in providers:
                 problems.append(
-                    Problem(str(file), dotted, str(ref), f"unknown provider; known: {', '.join(providers.names())}")
+                    Problem(
+                        str(file),
+                        dotted,
+                        str(ref),
+                        f"unknown provider; known: {', '.join(providers.names())}",
+                    )
                 )
             else:
                 missing = providers.get(ref.provider).missing_keys(environ)
@@ -131,6 +138,10 @@ def _template_checks(config: DeploymentConfig) -> list[Problem]:
         checks.append(("agent.instructions", config.instructions_text()))
     for dotted, text in checks:
         for reason in template_problems(text, config):
-            shown = str(instructions_path) if dotted == "agent.instructions" and instructions_path else ""
+            shown = (
+                str(instructions_path)
+                if dotted == "agent.instructions" and instructions_path
+                else ""
+            )
             problems.append(Problem(file, dotted, shown, reason))
     return problems

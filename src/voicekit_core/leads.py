@@ -47,9 +47,7 @@ def national_forms(e164: str) -> list[str]:
     """The ways people store ``e164`` in CRMs: E.164, national, international, digits only."""
     parsed = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    international = phonenumbers.format_number(
-        parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL
-    )
+    international = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     digits = "".join(ch for ch in national if ch.isdigit())
     forms = [e164, national, international, digits, e164.lstrip("+")]
     return list(dict.fromkeys(forms))
@@ -144,7 +142,9 @@ def lead_from_row(row: dict[str, str], *, default_region: str = "US") -> Lead:
         reasons = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            reasons.append(f"{field} {err.get('input')!r}: {err['msg'].removeprefix('Value error, ')}")
+            reasons.append(
+                f"{field} {err.get('input')!r}: {err['msg'].removeprefix('Value error, ')}"
+            )
         raise ValueError("; ".join(reasons)) from None
 
 
@@ -195,7 +195,9 @@ def read_leads_csv(path: Path, *, default_region: str = "US") -> LeadBook:
                 continue
             if lead.phone in seen:
                 problems.append(
-                    Problem(shown, f"row {rownum}", lead.phone, f"same phone as row {seen[lead.phone]}")
+                    Problem(
+                        shown, f"row {rownum}", lead.phone, f"same phone as row {seen[lead.phone]}"
+                    )
                 )
                 continue
             seen[lead.phone] = rownum

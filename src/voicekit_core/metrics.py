@@ -20,7 +20,10 @@ _ASSISTANT_KEYS = {
     "tts_node_ttfb": "tts_ttfb",
     "e2e_latency": "e2e_latency",
 }
-_USER_KEYS = {"end_of_turn_delay": "end_of_turn_delay", "transcription_delay": "transcription_delay"}
+_USER_KEYS = {
+    "end_of_turn_delay": "end_of_turn_delay",
+    "transcription_delay": "transcription_delay",
+}
 
 
 def turn_latencies(items: list[Any]) -> list[dict[str, float]]:
@@ -32,10 +35,15 @@ def turn_latencies(items: list[Any]) -> list[dict[str, float]]:
             continue
         metrics = getattr(item, "metrics", None) or {}
         if item.role == "user":
-            pending_user = {name: metrics[key] for key, name in _USER_KEYS.items() if key in metrics}
+            pending_user = {
+                name: metrics[key] for key, name in _USER_KEYS.items() if key in metrics
+            }
         elif item.role == "assistant":
-            turn = {name: round(float(metrics[key]), 4) for key, name in _ASSISTANT_KEYS.items()
-                    if isinstance(metrics.get(key), (int, float))}
+            turn = {
+                name: round(float(metrics[key]), 4)
+                for key, name in _ASSISTANT_KEYS.items()
+                if isinstance(metrics.get(key), (int, float))
+            }
             turn.update({k: round(float(v), 4) for k, v in pending_user.items()})
             pending_user = {}
             if turn:
@@ -70,7 +78,9 @@ def estimate_cost(usage: list[dict[str, Any]], prices: dict[str, Price]) -> tupl
         audio_in = record.get("input_audio_tokens", 0)
         audio_out = record.get("output_audio_tokens", 0)
         total += (record.get("input_tokens", 0) - audio_in) * price.input_tokens_per_million / 1e6
-        total += (record.get("output_tokens", 0) - audio_out) * price.output_tokens_per_million / 1e6
+        total += (
+            (record.get("output_tokens", 0) - audio_out) * price.output_tokens_per_million / 1e6
+        )
         total += audio_in * price.audio_input_tokens_per_million / 1e6
         total += audio_out * price.audio_output_tokens_per_million / 1e6
         total += record.get("audio_duration", 0) / 60 * price.audio_minute

@@ -41,6 +41,11 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "scripted": "voicekit_core.builtins.scripted",
     "default_models": "voicekit_core.builtins.default_models",
     "call_control": "voicekit_core.builtins.call_control",
+    "telephony": "voicekit_core.builtins.telephony",
+    "openai": "voicekit_core.builtins.openai",
+    "google": "voicekit_core.builtins.google",
+    "deepgram": "voicekit_core.builtins.deepgram",
+    "cartesia": "voicekit_core.builtins.cartesia",
 }
 
 

@@ -36,7 +36,9 @@ def template_problems(text: str, config: DeploymentConfig) -> list[str]:
     for field in fields:
         root, _, rest = field.partition(".")
         attr = rest.split(".")[0].split("[")[0]
-        allowed = {"lead": _LEAD_FIELDS, "campaign": campaign_fields, "agent": _AGENT_FIELDS}.get(root)
+        allowed = {"lead": _LEAD_FIELDS, "campaign": campaign_fields, "agent": _AGENT_FIELDS}.get(
+            root
+        )
         if allowed is None:
             problems.append(f"unknown placeholder {{{field}}}: use lead.*, campaign.* or agent.*")
         elif attr not in allowed:

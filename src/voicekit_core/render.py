@@ -33,7 +33,9 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
             title=f"{report.direction} call · {report.agent_name}",
         )
     )
-    events = [(e.at, "say", e) for e in report.transcript] + [(t.at, "tool", t) for t in report.tool_calls]
+    events = [(e.at, "say", e) for e in report.transcript] + [
+        (t.at, "tool", t) for t in report.tool_calls
+    ]
     events.sort(key=lambda item: item[0])
     for _, kind, event in events:
         if kind == "say":
@@ -41,7 +43,9 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
             console.print(f"[{_ROLE_STYLE.get(event.role, '')}]{label}:[/] {event.text}")
         else:
             style = "red" if event.is_error else "magenta"
-            console.print(f"  [{style}]↳ tool {event.name}[/]({json.dumps(event.arguments, ensure_ascii=False)})")
+            console.print(
+                f"  [{style}]↳ tool {event.name}[/]({json.dumps(event.arguments, ensure_ascii=False)})"
+            )
             console.print(f"  [{style}]  → {_short(event.output)}[/]", markup=True)
     table = Table(show_header=False, box=None)
     table.add_row("disposition", f"[bold]{report.disposition.value}[/]")

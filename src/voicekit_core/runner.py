@@ -58,7 +58,9 @@ class CallRun:
         """True once a tool asked to hang up (``end_call``)."""
         return self.call.end_requested
 
-    async def start(self, *, room: rtc.Room | None = None, greet: bool = True, **start_options: Any) -> None:
+    async def start(
+        self, *, room: rtc.Room | None = None, greet: bool = True, **start_options: Any
+    ) -> None:
         """Start the session (in ``room`` if given), fire ``call_started``, say the greeting."""
         if room is not None:
             start_options["room"] = room
@@ -167,7 +169,10 @@ def build_report(call: CallContext, items: list[Any], ended_at: datetime) -> Cal
             if text:
                 transcript.append(
                     TranscriptEntry(
-                        role=item.role, text=text, at=_at(item.created_at), interrupted=item.interrupted
+                        role=item.role,
+                        text=text,
+                        at=_at(item.created_at),
+                        interrupted=item.interrupted,
                     )
                 )
         elif item.type == "function_call":

@@ -84,7 +84,9 @@ class ScriptedLLM(llm.LLM):
         extra_kwargs: NotGivenOr[dict[str, Any]] = NOT_GIVEN,
     ) -> llm.LLMStream:
         self.requests.append(chat_ctx.copy())
-        return _ScriptedStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
+        return _ScriptedStream(
+            self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options
+        )
 
     def answer(self, chat_ctx: llm.ChatContext, tools: list[llm.Tool]) -> Reply:
         reply = self._policy(chat_ctx, tool_names(tools))

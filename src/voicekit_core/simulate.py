@@ -104,7 +104,9 @@ async def run_script(
         await run.start()
         for index, text in enumerate(script.turns):
             if run.ended:
-                run.call.note(f"agent hung up; {len(script.turns) - index} scripted turn(s) not played")
+                run.call.note(
+                    f"agent hung up; {len(script.turns) - index} scripted turn(s) not played"
+                )
                 break
             await run.user_says(text)
             if on_turn is not None:

@@ -55,6 +55,7 @@ def __getattr__(name: str) -> Any:
         return getattr(scripted_llm, name)
     raise AttributeError(name)
 
+
 #: A deployment with no plugins and one lead; ``voicekit.write()`` starts from it.
 MINIMAL_CONFIG = """\
 [agent]
@@ -106,7 +107,9 @@ class Harness:
             target.write_text(textwrap.dedent(text), encoding="utf-8")
         return root / "voicekit.toml"
 
-    def load(self, path: Path | str | None = None, *, environ: dict[str, str] | None = None) -> Deployment:
+    def load(
+        self, path: Path | str | None = None, *, environ: dict[str, str] | None = None
+    ) -> Deployment:
         """Load a deployment (default: a fresh :data:`MINIMAL_CONFIG`) with the registered
         test plugins."""
         return load_deployment(path or self.write(), extra_plugins=self.plugins, environ=environ)

@@ -73,7 +73,9 @@ def current_deployment() -> Deployment:
 
     path = os.environ.get(CONFIG_ENV)
     if not path:
-        raise VoicekitError(f"{CONFIG_ENV} is not set: start the worker with `voicekit start CONFIG`")
+        raise VoicekitError(
+            f"{CONFIG_ENV} is not set: start the worker with `voicekit start CONFIG`"
+        )
     return load_deployment(path)
 
 
@@ -148,7 +150,11 @@ def run_worker(deployment: Deployment, mode: str, livekit_args: list[str]) -> No
             "macOS: brew install portaudio) or use `voicekit simulate` for an offline call."
         )
     if mode in ("start", "dev"):
-        missing = [v for v in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET") if not os.environ.get(v)]
+        missing = [
+            v
+            for v in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+            if not os.environ.get(v)
+        ]
         if missing:
             raise VoicekitError(f"`voicekit {mode}` needs {', '.join(missing)} in the environment")
     os.environ[CONFIG_ENV] = str(deployment.config.path)

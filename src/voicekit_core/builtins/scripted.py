@@ -122,10 +122,48 @@ _WORD_NUMBERS = {
 }
 
 
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "a hundred": 100,
+    "hundred": 100,
+    "cinco": 5,
+    "diez": 10,
+    "veinte": 20,
+    "treinta": 30,
+    "cincuenta": 50,
+    "cien": 100,
+}
+
+
+def _digits_for_words(text: str) -> str:
+    for word, value in sorted(_NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
+        text = re.sub(rf"\b{word}\b", str(value), text, flags=re.I)
+    return text
+
+
 def parse_budget_usd(text: str) -> float | None:
-    """A budget in USD from free text (``"about $50k"`` -> 50000.0); None if unstated."""
+    """A budget in USD from free text (``"about $50k"``, ``"fifty thousand"`` -> 50000.0);
+    0.0 for "no budget"; None if unstated."""
     if _NO_BUDGET.search(text):
         return 0.0
+    text = _digits_for_words(text)
     best = None
     for number, scale in _MONEY.findall(text):
         value = float(number.replace(",", ""))

@@ -1,0 +1,385 @@
+"""A fake LiveKit server for offline tests: Twirp over HTTP on 127.0.0.1, protobuf bodies.
+
+The real ``livekit-api`` client talks to it unchanged. It verifies every bearer JWT with
+``api.TokenVerifier`` (401 with LiveKit-like messages for an unknown key, a bad signature
+or an expired token), decodes requests with ``<Request>.FromString``, keeps rooms,
+dispatches, trunks and dispatch rules in memory, and answers protobuf or Twirp JSON
+errors (``{"code", "msg", "meta"}``). It runs in its own thread and event loop, so it
+serves both async tests and synchronous ``CliRunner`` tests::
+
+    with FakeLiveKit() as lk:
+        lk.dial_failures["+14155550123"] = (486, "Busy Here")
+        env = lk.env()          # LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET
+        ...
+        assert lk.calls("CreateSIPParticipant")[0].request.sip_call_to == "+14155550123"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+DEFAULT_KEY = "APIfakeKey0123"
+DEFAULT_SECRET = "fake-secret-0123456789abcdefghijklmnopqrstuv"
+
+
+@dataclass
+class Recorded:
+    """One accepted request: Twirp service and method, decoded protobuf, token claims."""
+
+    service: str
+    method: str
+    request: Any
+    claims: Any
+
+
+class TwirpFailure(Exception):
+    """Raise from a handler to answer a Twirp JSON error."""
+
+    def __init__(self, status: int, code: str, msg: str, meta: dict[str, str] | None = None):
+        super().__init__(msg)
+        self.status, self.code, self.msg, self.meta = status, code, msg, meta or {}
+
+
+@dataclass
+class FakeLiveKit:
+    """In-memory LiveKit (Room, AgentDispatch and SIP services). See the module docstring.
+
+    ``dial_failures`` / ``transfer_failures`` map a number (``"+1..."``) or a transfer
+    target (``"tel:+1..."``) to ``(sip_status_code, sip_status)``; those requests fail with
+    a Twirp error carrying ``sip_status_code`` metadata (the client raises ``SipCallError``).
+    """
+
+    api_key: str = DEFAULT_KEY
+    api_secret: str = DEFAULT_SECRET
+    requests: list[Recorded] = field(default_factory=list)
+    rejected: list[tuple[str, int, str]] = field(default_factory=list)
+    rooms: dict[str, Any] = field(default_factory=dict)
+    dispatches: list[Any] = field(default_factory=list)
+    inbound_trunks: list[Any] = field(default_factory=list)
+    outbound_trunks: list[Any] = field(default_factory=list)
+    dispatch_rules: list[Any] = field(default_factory=list)
+    dial_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    transfer_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: Any = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """The LIVEKIT_* variables pointing at this server."""
+        return {
+            "LIVEKIT_URL": self.url,
+            "LIVEKIT_API_KEY": self.api_key,
+            "LIVEKIT_API_SECRET": self.api_secret,
+        }
+
+    def start(self) -> FakeLiveKit:
+        """Serve on 127.0.0.1 (free port) in a background thread; returns self."""
+        ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._serve())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="fake-livekit", daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError("fake LiveKit server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+        future.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)
+        self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> FakeLiveKit:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _serve(self) -> None:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/twirp/livekit.{service}/{method}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    # -- queries -------------------------------------------------------------------
+    def calls(self, method: str) -> list[Recorded]:
+        """Accepted requests of a Twirp method (e.g. ``"CreateSIPParticipant"``)."""
+        with self._lock:
+            return [r for r in self.requests if r.method == method]
+
+    def methods(self) -> list[str]:
+        with self._lock:
+            return [r.method for r in self.requests]
+
+    def next_id(self, prefix: str) -> str:
+        return f"{prefix}_{next(self._ids):04d}"
+
+    # -- HTTP ----------------------------------------------------------------------
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        service, method = request.match_info["service"], request.match_info["method"]
+        route = self._routes().get((service, method))
+        try:
+            claims = self._authenticate(request.headers.get("Authorization", ""))
+            if route is None:
+                raise TwirpFailure(404, "bad_route", f"no handler for {service}/{method}")
+            request_class, handler = route
+            message = request_class.FromString(await request.read())
+            with self._lock:
+                self.requests.append(Recorded(service, method, message, claims))
+            reply = handler(message, claims)
+        except TwirpFailure as failure:
+            with self._lock:
+                self.rejected.append((method, failure.status, failure.msg))
+            body = {"code": failure.code, "msg": failure.msg}
+            if failure.meta:
+                body["meta"] = failure.meta
+            return web.Response(
+                status=failure.status, text=json.dumps(body), content_type="application/json"
+            )
+        return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
+
+    def _authenticate(self, header: str) -> Any:
+        import jwt
+        from livekit import api
+
+        if not header.startswith("Bearer "):
+            raise TwirpFailure(401, "unauthenticated", "no authorization header")
+        token = header.removeprefix("Bearer ")
+        try:
+            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        except jwt.PyJWTError:
+            raise TwirpFailure(401, "unauthenticated", "invalid authorization token") from None
+        if issuer != self.api_key:
+            raise TwirpFailure(401, "unauthenticated", f"invalid API key: {issuer}")
+        try:
+            return api.TokenVerifier(self.api_key, self.api_secret).verify(token)
+        except jwt.InvalidSignatureError:
+            raise TwirpFailure(
+                401, "unauthenticated", "invalid token: signature is invalid"
+            ) from None
+        except jwt.ExpiredSignatureError:
+            raise TwirpFailure(401, "unauthenticated", "invalid token: token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise TwirpFailure(
+                401, "unauthenticated", "invalid token: token is not valid yet (nbf)"
+            ) from None
+        except jwt.PyJWTError as exc:
+            raise TwirpFailure(401, "unauthenticated", f"invalid token: {exc}") from None
+
+    # -- handlers ------------------------------------------------------------------
+    def _routes(self) -> dict[tuple[str, str], tuple[Any, Callable[[Any, Any], Any]]]:
+        from livekit import api
+
+        return {
+            ("RoomService", "CreateRoom"): (api.CreateRoomRequest, self._create_room),
+            ("RoomService", "ListRooms"): (api.ListRoomsRequest, self._list_rooms),
+            ("RoomService", "DeleteRoom"): (api.DeleteRoomRequest, self._delete_room),
+            ("RoomService", "RemoveParticipant"): (
+                api.RoomParticipantIdentity,
+                lambda r, c: api.RemoveParticipantResponse(),
+            ),
+            ("AgentDispatchService", "CreateDispatch"): (
+                api.CreateAgentDispatchRequest,
+                self._create_dispatch,
+            ),
+            ("SIP", "CreateSIPParticipant"): (api.CreateSIPParticipantRequest, self._dial),
+            ("SIP", "TransferSIPParticipant"): (api.TransferSIPParticipantRequest, self._transfer),
+            ("SIP", "CreateSIPInboundTrunk"): (
+                api.CreateSIPInboundTrunkRequest,
+                self._create_inbound,
+            ),
+            ("SIP", "ListSIPInboundTrunk"): (
+                api.ListSIPInboundTrunkRequest,
+                lambda r, c: (
+                    self._need_sip_admin(c)
+                    or api.ListSIPInboundTrunkResponse(items=self.inbound_trunks)
+                ),
+            ),
+            ("SIP", "ListSIPOutboundTrunk"): (
+                api.ListSIPOutboundTrunkRequest,
+                lambda r, c: (
+                    self._need_sip_admin(c)
+                    or api.ListSIPOutboundTrunkResponse(items=self.outbound_trunks)
+                ),
+            ),
+            ("SIP", "CreateSIPDispatchRule"): (api.CreateSIPDispatchRuleRequest, self._create_rule),
+            ("SIP", "ListSIPDispatchRule"): (
+                api.ListSIPDispatchRuleRequest,
+                lambda r, c: (
+                    self._need_sip_admin(c)
+                    or api.ListSIPDispatchRuleResponse(items=self.dispatch_rules)
+                ),
+            ),
+        }
+
+    @staticmethod
+    def _need(ok: bool, what: str) -> None:
+        if not ok:
+            raise TwirpFailure(403, "permission_denied", f"missing permissions: {what}")
+
+    def _need_sip_admin(self, claims: Any) -> None:
+        self._need(bool(claims.sip and claims.sip.admin), "sip admin")
+
+    def _create_room(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.video and claims.video.room_create), "roomCreate")
+        room = self.rooms.get(request.name) or api.Room(
+            sid=self.next_id("RM"), name=request.name, metadata=request.metadata
+        )
+        self.rooms[request.name] = room
+        return room
+
+    def _list_rooms(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.video and claims.video.room_list), "roomList")
+        return api.ListRoomsResponse(rooms=list(self.rooms.values()))
+
+    def _delete_room(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.video and claims.video.room_create), "roomCreate")
+        self.rooms.pop(request.room, None)
+        return api.DeleteRoomResponse()
+
+    def _create_dispatch(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.video and claims.video.room_admin), "roomAdmin")
+        dispatch = api.AgentDispatch(
+            id=self.next_id("AD"),
+            agent_name=request.agent_name,
+            room=request.room,
+            metadata=request.metadata,
+        )
+        self.dispatches.append(dispatch)
+        return dispatch
+
+    def _dial(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.sip and claims.sip.call), "sip call")
+        if not request.sip_trunk_id and not request.HasField("trunk"):
+            raise TwirpFailure(400, "invalid_argument", "trunk id is required")
+        failure = self.dial_failures.get(request.sip_call_to)
+        if failure:
+            code, status = failure
+            raise TwirpFailure(
+                404 if code in (404, 484) else 400,
+                "not_found" if code in (404, 484) else "unavailable",
+                f"sip call failed: {code} {status}",
+                {"sip_status_code": str(code), "sip_status": status},
+            )
+        return api.SIPParticipantInfo(
+            participant_id=self.next_id("PA"),
+            participant_identity=request.participant_identity,
+            room_name=request.room_name,
+            sip_call_id=self.next_id("SCL"),
+        )
+
+    def _transfer(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need(bool(claims.sip and claims.sip.call), "sip call")
+        self._need(bool(claims.video and claims.video.room_admin), "roomAdmin")
+        failure = self.transfer_failures.get(request.transfer_to)
+        if failure:
+            code, status = failure
+            raise TwirpFailure(
+                400,
+                "unavailable",
+                f"transfer failed: {code} {status}",
+                {"sip_status_code": str(code), "sip_status": status},
+            )
+        return api.TransferSIPParticipantResponse(
+            transfer_id=self.next_id("TR"),
+            status=api.TransferSIPParticipantResponse.STS_TRANSFER_SUCCESSFUL,
+        )
+
+    def _create_inbound(self, request: Any, claims: Any) -> Any:
+        self._need_sip_admin(claims)
+        trunk = type(request.trunk)()
+        trunk.CopyFrom(request.trunk)
+        trunk.sip_trunk_id = self.next_id("ST")
+        self.inbound_trunks.append(trunk)
+        return trunk
+
+    def _create_rule(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need_sip_admin(claims)
+        rule = api.SIPDispatchRuleInfo()
+        if request.HasField("dispatch_rule"):
+            rule.CopyFrom(request.dispatch_rule)
+        else:  # the legacy flat fields
+            rule.rule.CopyFrom(request.rule)
+            rule.trunk_ids.extend(request.trunk_ids)
+            rule.name = request.name
+            rule.metadata = request.metadata
+            rule.room_config.CopyFrom(request.room_config)
+        rule.sip_dispatch_rule_id = self.next_id("SDR")
+        self.dispatch_rules.append(rule)
+        return rule
+
+
+@pytest.fixture
+def fake_livekit() -> Any:
+    """A running :class:`FakeLiveKit` with one outbound trunk ``ST_outbound``."""
+    from livekit import api
+
+    server = FakeLiveKit()
+    server.outbound_trunks.append(
+        api.SIPOutboundTrunkInfo(
+            sip_trunk_id="ST_outbound", name="fake outbound", address="sip.example.com"
+        )
+    )
+    with server:
+        yield server
+
+
+__all__ = [
+    "DEFAULT_KEY",
+    "DEFAULT_SECRET",
+    "FakeLiveKit",
+    "Recorded",
+    "TwirpFailure",
+    "fake_livekit",
+]
