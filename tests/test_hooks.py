@@ -148,7 +148,7 @@ async def test_register_tools_conflict_and_fallback_precedence(voicekit):
 
     voicekit.register(Another(), name="another")
     with pytest.raises(
-        PluginError, match="registered by both '(another|teams)' and '(another|teams)'"
+        PluginError, match=r"registered by both '(another|teams)' and '(another|teams)'"
     ):
         await create_call(voicekit.load(), TEST_PHONE)
 

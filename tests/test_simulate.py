@@ -131,7 +131,7 @@ def test_script_with_unknown_keys_is_rejected(tmp_path):
 def test_script_with_unknown_disposition_is_rejected(tmp_path):
     script = tmp_path / "bad.yaml"
     script.write_text("turns: [hi]\nexpect: {disposition: booked}\n")
-    with pytest.raises(ScriptError, match="expect.disposition = 'booked'"):
+    with pytest.raises(ScriptError, match=r"expect\.disposition = 'booked'"):
         load_script(script)
 
 

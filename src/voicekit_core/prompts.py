@@ -1,8 +1,10 @@
 """Prompt templates: ``{lead.first_name}``, ``{campaign.name}``, ``{agent.name}``.
 
 Templates use ``str.format`` fields. Write ``{{`` / ``}}`` for literal braces. Unknown
-placeholders are found by :func:`template_problems` at ``voicekit check`` time; at call
-time an empty lead field renders as an empty string.
+placeholders (and conversions other than ``!s``/``!r``/``!a``) are found by
+:func:`template_problems` at ``voicekit check`` time; at call time an empty or missing
+value renders as an empty string, at any depth (``{lead.extra[plan]}`` with no lead, or
+no ``plan`` column, renders ``""``).
 """
 
 from __future__ import annotations
@@ -28,12 +30,14 @@ def template_fields(text: str) -> list[str]:
 def template_problems(text: str, config: DeploymentConfig) -> list[str]:
     """Reasons ``text`` cannot be rendered for this deployment (empty list if it can)."""
     try:
-        fields = template_fields(text)
+        parsed = [(f, c) for _, f, _, c in string.Formatter().parse(text) if f is not None]
     except ValueError as exc:
         return [f"malformed template: {exc} (write {{{{ and }}}} for literal braces)"]
     campaign_fields = {"name", *(config.campaign.model_extra or {})}
     problems = []
-    for field in fields:
+    for field, conversion in parsed:
+        if conversion not in (None, "s", "r", "a"):
+            problems.append(f"unknown conversion !{conversion} in {{{field}}}: use !s, !r or !a")
         root, _, rest = field.partition(".")
         attr = rest.split(".")[0].split("[")[0]
         allowed = {"lead": _LEAD_FIELDS, "campaign": campaign_fields, "agent": _AGENT_FIELDS}.get(
@@ -48,15 +52,34 @@ def template_problems(text: str, config: DeploymentConfig) -> list[str]:
     return problems
 
 
+class _Empty(str):
+    """A missing value: renders as '' and stays empty under further ``.attr`` / ``[key]``."""
+
+    def __getattr__(self, name: str) -> _Empty:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> _Empty:  # type: ignore[override]
+        return self
+
+
+_EMPTY = _Empty("")
+
+
 class _Namespace:
-    """Attribute access over a dict; missing keys render as ''."""
+    """Attribute and item access over a dict; missing or None values render as ''."""
 
     def __init__(self, data: dict[str, Any]):
         self._data = data
 
     def __getattr__(self, name: str) -> Any:
-        value = self._data.get(name, "")
-        return _Namespace(value) if isinstance(value, dict) else ("" if value is None else value)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = self._data.get(name)
+        if value is None:
+            return _EMPTY
+        return _Namespace(value) if isinstance(value, dict) else value
 
     def __getitem__(self, key: str) -> Any:
         return self.__getattr__(key)
