@@ -36,7 +36,7 @@ def demo(session: nox.Session) -> None:
     script = session.posargs[0] if session.posargs else "examples/tdx_sdr/scripts/qualified.yaml"
     session.run(
         "voicekit", "simulate", "examples/tdx_sdr", "--script", script,
-        "--report", ".voicekit/demo-report.json",
+        "--report", ".voicekit/demo-report.json", "--offline",
     )
 
 

@@ -176,18 +176,24 @@ def build_session(
     *,
     text_only: bool = True,
     llm: lk_llm.LLM | None = None,
+    offline: bool = False,
     **session_options: Any,
 ) -> AgentSession:
     """An ``AgentSession`` for ``call`` (its ``userdata``) with the selected models.
 
     ``text_only`` sessions get no VAD and no turn detector (they are driven with
-    ``session.run(user_input=...)``). ``llm`` overrides model selection (tests).
+    ``session.run(user_input=...)``). ``llm`` overrides model selection (tests);
+    ``offline`` skips selection and uses ``[models].fallback`` (the demo, CI).
     """
     from livekit.agents import AgentSession
 
     if llm is not None:
         call.selection = ModelSelection(reason="LLM given by the caller of build_session")
         models: dict[str, Any] = {"llm": llm}
+    elif offline:
+        fallback = call.config.models.fallback
+        call.selection = ModelSelection(llm=[fallback], reason=f"offline run: {fallback}")
+        models = instantiate_models(call, call.selection)
     else:
         models = instantiate_models(call, select_models(call))
     options: dict[str, Any] = {

@@ -154,8 +154,15 @@ def leads(config: Path) -> None:
 @click.option(
     "--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON."
 )
+@click.option(
+    "--offline", is_flag=True, help="Use [models].fallback (the scripted model) even if keys are set."
+)
 def simulate(
-    config: Path, script_path: Path | None, lead_phone: str | None, report_path: Path | None
+    config: Path,
+    script_path: Path | None,
+    lead_phone: str | None,
+    report_path: Path | None,
+    offline: bool,
 ) -> None:
     """Run an offline call: scripted caller turns through a real AgentSession."""
     from .render import print_call
@@ -172,7 +179,7 @@ def simulate(
     for warning in deployment.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", markup=True)
     try:
-        run = asyncio.run(run_script(deployment, script, lead_phone=lead_phone))
+        run = asyncio.run(run_script(deployment, script, lead_phone=lead_phone, offline=offline))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--lead-phone") from None
     report = run.report
@@ -259,6 +266,31 @@ def journal_retry(config: Path, attempts: int | None, backoff: float | None) -> 
         failed += not delivered
     if failed:
         sys.exit(1)
+
+
+@cli.command()
+@config_argument
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def report(config: Path, as_json: bool) -> None:
+    """Summarise the journaled calls: dispositions, conversion, latency, cost."""
+    from .summary import summarize
+
+    deployment = _load(config)
+    summary = summarize(deployment.journal.reports())
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    table = _table("metric", "value")
+    table.add_row("calls", str(summary["calls"]))
+    for disposition, count in summary["dispositions"].items():
+        table.add_row(f"  {disposition}", str(count))
+    table.add_row("qualified", f"{summary['qualified']} ({summary['conversion']:.0%} of calls)")
+    table.add_row("meetings booked", str(summary["meetings"]))
+    latency = summary["median_latency_seconds"]
+    table.add_row("median latency", "n/a" if latency is None else f"{latency * 1000:.0f} ms")
+    table.add_row("cost per call", f"${summary['cost_per_call_usd']:.4f}")
+    table.add_row("total cost", f"${summary['total_cost_usd']:.4f}")
+    console.print(table)
 
 
 # -- worker ------------------------------------------------------------------------------

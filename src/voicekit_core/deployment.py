@@ -111,7 +111,7 @@ def load_deployment(
                     )
                 )
             else:
-                missing = providers.get(ref.provider).missing_keys(environ)
+                missing = providers.get(ref.provider).missing_keys(environ, ref)
                 if missing:
                     warnings.append(
                         f"{dotted} = {ref}: {', '.join(missing)} not set; "

@@ -170,8 +170,10 @@ def read_leads_csv(path: Path, *, default_region: str = "US") -> LeadBook:
     timezone,resource_name`` plus any extra columns).
 
     Bad rows are kept out of the book and reported in ``LeadBook.problems`` with their
-    row number (the header is row 1) and reason; duplicate phones are reported too.
-    Raises :class:`LeadFileError` if the file is missing or has no ``phone`` column.
+    row number (the file's line, as a spreadsheet numbers it: the header is row 1, blank
+    lines count) and reason; duplicate phones are reported too. Raises
+    :class:`LeadFileError` if the file is missing, is not UTF-8 text or has no ``phone``
+    column.
     """
     shown = str(path)
     try:
@@ -180,29 +182,39 @@ def read_leads_csv(path: Path, *, default_region: str = "US") -> LeadBook:
         raise LeadFileError([Problem(shown, "", "", f"cannot read: {exc.strerror}")]) from None
     leads: list[Lead] = []
     problems: list[Problem] = []
-    seen: dict[str, int] = {}
     with handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames or "phone" not in [f.strip() for f in reader.fieldnames]:
+        try:
+            _read_rows(reader, shown, default_region, leads, problems)
+        except UnicodeDecodeError:
             raise LeadFileError(
-                [Problem(shown, "header", ",".join(reader.fieldnames or []), "no 'phone' column")]
-            )
-        for rownum, row in enumerate(reader, start=2):
-            try:
-                lead = lead_from_row(row, default_region=default_region)
-            except ValueError as exc:
-                problems.append(Problem(shown, f"row {rownum}", "", str(exc)))
-                continue
-            if lead.phone in seen:
-                problems.append(
-                    Problem(
-                        shown, f"row {rownum}", lead.phone, f"same phone as row {seen[lead.phone]}"
-                    )
-                )
-                continue
-            seen[lead.phone] = rownum
-            leads.append(lead)
+                [Problem(shown, "", "", "not UTF-8 text (save it as 'CSV UTF-8')")]
+            ) from None
     return LeadBook(leads, problems, path)
+
+
+def _read_rows(
+    reader: csv.DictReader, shown: str, default_region: str, leads: list[Lead], problems: list[Problem]
+) -> None:
+    seen: dict[str, int] = {}
+    if not reader.fieldnames or "phone" not in [f.strip() for f in reader.fieldnames]:
+        raise LeadFileError(
+            [Problem(shown, "header", ",".join(reader.fieldnames or []), "no 'phone' column")]
+        )
+    for row in reader:
+        rownum = reader.line_num  # the physical line: DictReader skips blank lines
+        try:
+            lead = lead_from_row(row, default_region=default_region)
+        except ValueError as exc:
+            problems.append(Problem(shown, f"row {rownum}", "", str(exc)))
+            continue
+        if lead.phone in seen:
+            problems.append(
+                Problem(shown, f"row {rownum}", lead.phone, f"same phone as row {seen[lead.phone]}")
+            )
+            continue
+        seen[lead.phone] = rownum
+        leads.append(lead)
 
 
 def lead_as_context(lead: Lead) -> dict[str, Any]:

@@ -68,9 +68,12 @@ def estimate_cost(usage: list[dict[str, Any]], prices: dict[str, Price]) -> tupl
     """Estimated USD cost of ``usage``; also the ``provider:model`` keys with no price."""
     total = 0.0
     unpriced = []
+    by_model = _prices_by_model(prices)
     for record in usage:
         key = f"{record.get('provider', '')}:{record.get('model', '')}"
-        price = prices.get(key)
+        # livekit labels usage with its own provider names ("api.openai.com", "Deepgram"),
+        # so a "provider:model" price key from config also matches on the model name alone.
+        price = prices.get(key) or by_model.get(str(record.get("model", "")))
         if price is None:
             if record.get("provider") != "voicekit":
                 unpriced.append(key)
@@ -86,6 +89,14 @@ def estimate_cost(usage: list[dict[str, Any]], prices: dict[str, Price]) -> tupl
         total += record.get("audio_duration", 0) / 60 * price.audio_minute
         total += record.get("characters_count", 0) * price.characters_per_million / 1e6
     return round(total, 6), sorted(set(unpriced))
+
+
+def _prices_by_model(prices: dict[str, Price]) -> dict[str, Price]:
+    """Prices keyed by model name, for model names that only one price key uses."""
+    grouped: dict[str, list[Price]] = {}
+    for key, price in prices.items():
+        grouped.setdefault(key.partition(":")[2] or key, []).append(price)
+    return {model: items[0] for model, items in grouped.items() if len(items) == 1}
 
 
 def call_metrics(session: Any, items: list[Any], prices: dict[str, Price]) -> dict[str, Any]:

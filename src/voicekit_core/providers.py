@@ -43,9 +43,16 @@ class Provider:
     def factory(self, kind: Kind) -> Factory | None:
         return getattr(self, kind)
 
-    def missing_keys(self, environ: Mapping[str, str] | None = None) -> list[str]:
+    def missing_keys(
+        self, environ: Mapping[str, str] | None = None, ref: ModelRef | None = None
+    ) -> list[str]:
+        """Variables this provider needs that are unset. A model's ``api_key_env`` option
+        replaces the provider's first key variable (a compatible server with its own key)."""
         env = os.environ if environ is None else environ
-        return [key for key in self.env_keys if not env.get(key)]
+        keys = list(self.env_keys)
+        if ref is not None and keys and ref.options.get("api_key_env"):
+            keys[0] = str(ref.options["api_key_env"])
+        return [key for key in keys if not env.get(key)]
 
 
 @dataclass

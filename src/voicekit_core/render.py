@@ -56,6 +56,21 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
         table.add_row("qualification", f"{q.get('status')}: " + "; ".join(q.get("reasons", [])))
     if report.models:
         table.add_row("models", report.models.get("reason", ""))
+    metrics = report.metrics
+    if metrics:
+        latency = [
+            f"{name.removeprefix('median_')} {metrics[name] * 1000:.0f} ms"
+            for name in ("median_e2e_latency", "median_llm_ttft", "median_tts_ttfb", "median_end_of_turn_delay")
+            if name in metrics
+        ]
+        if latency:
+            table.add_row("latency (median)", ", ".join(latency))
+        for usage in metrics.get("usage", []):
+            counts = ", ".join(
+                f"{k}={v}" for k, v in usage.items() if k not in ("type", "provider", "model")
+            )
+            table.add_row("usage", f"{usage.get('provider')}:{usage.get('model')} {counts}".strip())
+        table.add_row("estimated cost", f"${metrics.get('estimated_cost_usd', 0):.4f}")
     for note in report.notes:
         table.add_row("note", note)
     for delivery in report.post_call:

@@ -48,6 +48,7 @@ class CallRun:
         self.session = session
         self.report: CallReport | None = None
         self._started = False
+        self._owns_models = True
 
     @property
     def deployment(self) -> Deployment:
@@ -92,6 +93,7 @@ class CallRun:
             return self.report
         if self._started:
             await self.session.aclose()
+        await self._close_models()
         items = self.session.history.items
         report = build_report(self.call, items, utcnow())
         report.metrics = call_metrics(self.session, items, self.call.config.models.prices)
@@ -103,6 +105,18 @@ class CallRun:
         self.report = report
         return report
 
+    async def _close_models(self) -> None:
+        # AgentSession.aclose() leaves the models open; ours own HTTP/WebSocket sessions.
+        if not self._owns_models:
+            return
+        for model in (self.session.llm, self.session.stt, self.session.tts):
+            close = getattr(model, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:
+                    logger.debug("closing %r failed", model, exc_info=True)
+
 
 async def create_call(
     deployment: Deployment,
@@ -113,6 +127,7 @@ async def create_call(
     lead: Lead | None = None,
     llm: lk_llm.LLM | None = None,
     text_only: bool = True,
+    offline: bool = False,
     call_id: str | None = None,
     check_veto: bool = True,
     **session_options: Any,
@@ -128,8 +143,10 @@ async def create_call(
     if direction == "outbound" and check_veto:
         check_before_dial(call)
     agent = build_agent(call)
-    session = build_session(call, text_only=text_only, llm=llm, **session_options)
-    return CallRun(call, agent, session)
+    session = build_session(call, text_only=text_only, llm=llm, offline=offline, **session_options)
+    run = CallRun(call, agent, session)
+    run._owns_models = llm is None  # a caller-supplied LLM is the caller's to close
+    return run
 
 
 @asynccontextmanager

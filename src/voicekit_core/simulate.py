@@ -89,17 +89,25 @@ def pick_phone(deployment: Deployment, script: CallerScript, lead_phone: str | N
 
 
 async def run_script(
-    deployment: Deployment, script: CallerScript, *, lead_phone: str | None = None, on_turn=None
+    deployment: Deployment,
+    script: CallerScript,
+    *,
+    lead_phone: str | None = None,
+    offline: bool = False,
+    on_turn=None,
 ) -> CallRun:
     """Play ``script`` through a real text-mode AgentSession; returns the finished run.
 
     Turns after the agent hung up (``end_call``) are not played; that is noted in the
-    report. ``on_turn(run, text)`` is called after each caller turn (for live printing).
+    report. ``offline`` forces ``[models].fallback`` whatever keys are set.
+    ``on_turn(run, text)`` is called after each caller turn (for live printing).
     """
     from .runner import create_call
 
     phone = pick_phone(deployment, script, lead_phone)
-    run = await create_call(deployment, phone, direction=script.direction, mode="simulated")
+    run = await create_call(
+        deployment, phone, direction=script.direction, mode="simulated", offline=offline
+    )
     try:
         await run.start()
         for index, text in enumerate(script.turns):

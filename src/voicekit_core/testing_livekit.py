@@ -165,15 +165,24 @@ class FakeLiveKit:
                 self.requests.append(Recorded(service, method, message, claims))
             reply = handler(message, claims)
         except TwirpFailure as failure:
-            with self._lock:
-                self.rejected.append((method, failure.status, failure.msg))
-            body = {"code": failure.code, "msg": failure.msg}
-            if failure.meta:
-                body["meta"] = failure.meta
-            return web.Response(
-                status=failure.status, text=json.dumps(body), content_type="application/json"
-            )
+            return self._error(method, failure)
+        except Exception as exc:  # a bug in a handler: answer like Twirp, keep serving
+            failure = TwirpFailure(500, "internal", f"fake server error: {exc!r}")
+            return self._error(method, failure)
         return web.Response(body=reply.SerializeToString(), content_type="application/protobuf")
+
+    def _error(self, method: str, failure: TwirpFailure) -> Any:
+        """A Twirp JSON error response; recorded in ``rejected``."""
+        from aiohttp import web
+
+        with self._lock:
+            self.rejected.append((method, failure.status, failure.msg))
+        body: dict[str, Any] = {"code": failure.code, "msg": failure.msg}
+        if failure.meta:
+            body["meta"] = failure.meta
+        return web.Response(
+            status=failure.status, text=json.dumps(body), content_type="application/json"
+        )
 
     def _authenticate(self, header: str) -> Any:
         import jwt
@@ -331,7 +340,7 @@ class FakeLiveKit:
             )
         return api.TransferSIPParticipantResponse(
             transfer_id=self.next_id("TR"),
-            status=api.TransferSIPParticipantResponse.STS_TRANSFER_SUCCESSFUL,
+            status=api.SIPTransferStatus.STS_TRANSFER_SUCCESSFUL,
         )
 
     def _create_inbound(self, request: Any, claims: Any) -> Any:

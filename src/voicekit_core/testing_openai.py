@@ -163,8 +163,7 @@ class FakeOpenAI:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self._port = sockets[0].getsockname()[1]
+        self._port = self._runner.addresses[0][1]
         return self
 
     async def close(self) -> None:
@@ -255,9 +254,9 @@ class FakeOpenAI:
         for message in body.get("messages", []):
             for call in message.get("tool_calls") or []:
                 names[call.get("id", "")] = call.get("function", {}).get("name", "")
-            if message.get("role") == "tool":
-                if name is None or names.get(message.get("tool_call_id", "")) == name:
-                    outputs.append(_content_text(message.get("content")))
+            answers = names.get(message.get("tool_call_id", ""))
+            if message.get("role") == "tool" and (name is None or answers == name):
+                outputs.append(_content_text(message.get("content")))
         return outputs
 
     # -- handlers -----------------------------------------------------------------

@@ -79,9 +79,48 @@ def current_deployment() -> Deployment:
     return load_deployment(path)
 
 
+def import_provider_plugins(deployment: Deployment) -> list[str]:
+    """Import the livekit plugin of every provider the config names, on this thread.
+
+    livekit plugins register themselves on import and refuse any thread but the main
+    one, so this runs at worker start and in each job process's setup. Returns the
+    modules imported; a provider that is not installed is skipped (selection will fall
+    back and say why).
+    """
+    import importlib
+
+    from .plugins import BUILTIN_PLUGINS
+
+    imported = []
+    models = deployment.config.models
+    refs = [*(models.realtime or []), *(models.stt or []), *(models.llm or []), *(models.tts or [])]
+    for provider in sorted({ref.provider for ref in refs}):
+        module_path = BUILTIN_PLUGINS.get(provider)
+        module = importlib.import_module(module_path) if module_path else None
+        livekit_module = getattr(module, "LIVEKIT_MODULE", None)
+        if livekit_module:
+            try:
+                importlib.import_module(livekit_module)
+            except ImportError:
+                logger.warning(
+                    "%s is not installed; %s models are unavailable", livekit_module, provider
+                )
+                continue
+            imported.append(livekit_module)
+    if models.turn.vad == "silero":
+        try:
+            importlib.import_module("livekit.plugins.silero")
+            imported.append("livekit.plugins.silero")
+        except ImportError:
+            logger.warning("livekit-plugins-silero is not installed; voice calls need it")
+    return imported
+
+
 def prewarm(proc: JobProcess) -> None:
-    """Job-process setup: load the deployment and let plugins warm heavy SDKs."""
+    """Job-process setup: load the deployment, import provider plugins on the main
+    thread, and let plugins warm heavy SDKs (``worker_prewarm``)."""
     deployment = current_deployment()
+    import_provider_plugins(deployment)
     deployment.pm.hook.worker_prewarm(config=deployment.config)
 
 
@@ -128,6 +167,7 @@ def make_server() -> Any:
     from livekit.agents import AgentServer
 
     deployment = current_deployment()
+    import_provider_plugins(deployment)
     server = AgentServer(setup_fnc=prewarm)
     server.rtc_session(entrypoint, agent_name=deployment.config.agent.name)
     return server

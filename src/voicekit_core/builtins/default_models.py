@@ -25,7 +25,11 @@ def select_models(call, config) -> ModelSelection:
     def usable(chain):
         kept = []
         for ref in chain or []:
-            missing = providers.get(ref.provider).missing_keys() if ref.provider in providers else ["?"]
+            missing = (
+                providers.get(ref.provider).missing_keys(ref=ref)
+                if ref.provider in providers
+                else ["?"]
+            )
             if missing:
                 skipped.append(f"{ref} (missing {', '.join(missing)})")
             else:
@@ -39,7 +43,9 @@ def select_models(call, config) -> ModelSelection:
         llm = usable(models.llm)
         if llm and models.llm:
             selection = ModelSelection(
-                stt=usable(models.stt), llm=llm, tts=usable(models.tts),
+                stt=usable(models.stt),
+                llm=llm,
+                tts=usable(models.tts),
                 reason=f"pipeline with LLM {llm[0]}: key present",
             )
         else:

@@ -1,0 +1,153 @@
+"""Creating, moving and cancelling the Teams meeting of a call (Graph ``/users/{id}/events``).
+
+Every booking carries a ``transactionId`` derived from the call id and the slot start, so
+a repeated tool call (or a retried request) cannot create a second event: Graph returns
+the existing event for a known ``transactionId``, and the plugin also remembers what it
+booked during the call.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .availability import graph_datetime
+from .graph import classify
+
+if TYPE_CHECKING:
+    from msgraph import GraphServiceClient
+    from msgraph.generated.models.event import Event
+
+    from voicekit_core import CallContext
+
+_NAMESPACE = uuid.UUID("5b0c3f0e-7d4b-4c8e-9f51-6c1f3b1a2e77")
+
+
+def transaction_id(call_id: str, start: datetime) -> str:
+    """A stable id for "this call books this slot" (UUID5 of call id + UTC start)."""
+    return str(uuid.uuid5(_NAMESPACE, f"{call_id}|{start.isoformat()}"))
+
+
+@dataclass(frozen=True)
+class Booked:
+    """What Graph returned for a created or moved event."""
+
+    event_id: str
+    join_url: str | None
+    organizer: str
+
+
+def meeting_body(call: CallContext) -> str:
+    """Plain-text invite body: who the prospect is and how they qualified."""
+    lead = call.lead
+    lines = [f"Booked by the {call.config.agent.name} voice agent (call {call.call_id})."]
+    if lead is not None:
+        who = ", ".join(p for p in (lead.name, lead.job_title, lead.company) if p)
+        lines.append(f"Prospect: {who or lead.phone} ({lead.phone})")
+    q = call.qualification or {}
+    if q:
+        lines.append(f"Qualification: {q.get('status', 'unknown')}")
+        for key in ("budget", "authority", "need", "timeline", "notes"):
+            if q.get(key):
+                lines.append(f"- {key.title()}: {q[key]}")
+        for reason in q.get("reasons") or []:
+            lines.append(f"  * {reason}")
+    return "\n".join(lines)
+
+
+def build_event(
+    *,
+    subject: str,
+    start: datetime,
+    end: datetime,
+    attendee_email: str,
+    attendee_name: str | None,
+    body: str,
+    txn: str,
+) -> Event:
+    """The Graph ``event`` to POST: a Teams online meeting with the prospect as a required
+    attendee, times in UTC."""
+    from msgraph.generated.models.attendee import Attendee
+    from msgraph.generated.models.attendee_type import AttendeeType
+    from msgraph.generated.models.body_type import BodyType
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.email_address import EmailAddress
+    from msgraph.generated.models.event import Event
+    from msgraph.generated.models.item_body import ItemBody
+    from msgraph.generated.models.online_meeting_provider_type import OnlineMeetingProviderType
+
+    begin, finish = graph_datetime(start), graph_datetime(end)
+    return Event(
+        subject=subject,
+        body=ItemBody(content_type=BodyType.Text, content=body),
+        start=DateTimeTimeZone(date_time=begin["dateTime"], time_zone="UTC"),
+        end=DateTimeTimeZone(date_time=finish["dateTime"], time_zone="UTC"),
+        attendees=[
+            Attendee(
+                email_address=EmailAddress(address=attendee_email, name=attendee_name),
+                type=AttendeeType.Required,
+            )
+        ],
+        is_online_meeting=True,
+        online_meeting_provider=OnlineMeetingProviderType.TeamsForBusiness,
+        allow_new_time_proposals=True,
+        transaction_id=txn,
+    )
+
+
+def _booked(event: Event | None, organizer: str) -> Booked:
+    if event is None or not event.id:
+        from .graph import GraphProblem
+
+        raise GraphProblem("rejected", None, "EmptyResponse", "createEvent")
+    join_url = event.online_meeting.join_url if event.online_meeting else None
+    return Booked(event.id, join_url or event.online_meeting_url, organizer)
+
+
+async def create_event(client: GraphServiceClient, organizer: str, event: Event) -> Booked:
+    """``POST {graph}/users/{organizer}/events``. Raises GraphProblem."""
+    try:
+        created = await client.users.by_user_id(organizer).events.post(event)
+    except Exception as exc:
+        raise classify(exc, "createEvent") from exc
+    return _booked(created, organizer)
+
+
+async def move_event(
+    client: GraphServiceClient, organizer: str, event_id: str, start: datetime, end: datetime
+) -> Booked:
+    """``PATCH {graph}/users/{organizer}/events/{event_id}`` with new UTC start/end
+    (attendees get an update). Raises GraphProblem."""
+    from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+    from msgraph.generated.models.event import Event
+
+    begin, finish = graph_datetime(start), graph_datetime(end)
+    patch = Event(
+        start=DateTimeTimeZone(date_time=begin["dateTime"], time_zone="UTC"),
+        end=DateTimeTimeZone(date_time=finish["dateTime"], time_zone="UTC"),
+    )
+    try:
+        updated = await client.users.by_user_id(organizer).events.by_event_id(event_id).patch(patch)
+    except Exception as exc:
+        raise classify(exc, "updateEvent") from exc
+    if updated is None or not updated.id:
+        return Booked(event_id, None, organizer)
+    return _booked(updated, organizer)
+
+
+async def cancel_event(
+    client: GraphServiceClient, organizer: str, event_id: str, comment: str
+) -> None:
+    """``POST {graph}/users/{organizer}/events/{event_id}/cancel`` (attendees get a
+    cancellation with ``comment``). Raises GraphProblem."""
+    from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import (
+        CancelPostRequestBody,
+    )
+
+    body = CancelPostRequestBody(comment=comment)
+    try:
+        await client.users.by_user_id(organizer).events.by_event_id(event_id).cancel.post(body)
+    except Exception as exc:
+        raise classify(exc, "cancelEvent") from exc

@@ -1,0 +1,265 @@
+"""The calendar tools in a real AgentSession (scripted model) against the fake Graph."""
+
+from __future__ import annotations
+
+import json
+
+from teams_fake_graph import ORGANIZER, SECRET_ENV, ci, lower_keys, teams_table
+
+from voicekit_core.testing import MINIMAL_CONFIG, ScriptedLLM, ToolCall, replies
+
+LEADS = """\
+prospect_name,company_name,job_title,phone,email,timezone,resource_name
+Dana Whitfield,Brightline Logistics,VP of Operations,+14155550123,dana@brightline.example,America/Los_Angeles,alex
+"""
+# Friday 2026-03-06 9:00 EST; 2 h notice -> first slot 11:00 EST = 16:00Z = 8:00 AM PST.
+NOW = "2026-03-06T14:00:00Z"
+FIRST = "2026-03-06T16:00:00+00:00"
+MONDAY = "2026-03-09T13:00:00+00:00"  # 9:00 EDT, after the DST change
+EMAIL = "dana@brightline.example"
+
+
+def deployment(voicekit, fake, **overrides):
+    config = (
+        MINIMAL_CONFIG
+        + '\n[plugins]\nenable = ["teams"]\n\n'
+        + teams_table(fake.base_url, fixed_now=NOW, **overrides)
+    )
+    return voicekit.load(voicekit.write(config, files={"leads.csv": LEADS}), environ=SECRET_ENV)
+
+
+def outputs(report, name):
+    return [t for t in report.tool_calls if t.name == name]
+
+
+async def test_check_availability_speaks_in_the_prospects_timezone(voicekit, fake_graph):
+    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Here are some times."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("When can we meet?")
+    data = json.loads(run.report.tool_call("check_availability").output)
+    assert data["timezone"] == "America/Los_Angeles"
+    assert data["slots"][0] == {"start": FIRST, "label": "Friday, March 6 at 8:00 AM PST"}
+    # Across the DST change: Monday 9:00 New York is 13:00Z, spoken as 6:00 AM PDT.
+    assert data["slots"][1] == {"start": MONDAY, "label": "Monday, March 9 at 6:00 AM PDT"}
+    assert run.report.data["tools"]["check_availability"] == "teams"
+
+
+async def test_booking_request_body_and_report(voicekit, fake_graph):
+    llm = ScriptedLLM(
+        replies(
+            ToolCall(
+                "schedule_meeting", {"start": FIRST, "attendee_email": EMAIL, "topic": "TDX intro"}
+            ),
+            "Booked.",
+        )
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Friday at eight works.")
+    created = fake_graph.calls("createEvent")
+    assert len(created) == 1
+    assert created[0].path == f"/v1.0/users/{ORGANIZER}/events"
+    body = lower_keys(created[0].json)
+    assert body["isonlinemeeting"] is True
+    assert body["onlinemeetingprovider"] == "teamsForBusiness"
+    assert body["subject"] == "TDX intro"
+    assert body["start"] == {"datetime": "2026-03-06T16:00:00", "timezone": "UTC"}
+    assert body["end"] == {"datetime": "2026-03-06T16:30:00", "timezone": "UTC"}
+    (attendee,) = body["attendees"]
+    assert attendee["emailaddress"] == {"address": EMAIL, "name": "Dana Whitfield"}
+    assert attendee["type"] == "required"
+    assert body["body"]["contenttype"] == "text"
+    assert "Dana Whitfield" in body["body"]["content"]
+    assert body["transactionid"]
+    result = json.loads(run.report.tool_call("schedule_meeting").output)
+    assert result["status"] == "booked"
+    assert result["label"] == "Friday, March 6 at 8:00 AM PST"
+    meeting = run.report.data["meeting"]
+    event = next(iter(fake_graph.events.values()))
+    assert meeting["event_id"] == event["id"]
+    assert meeting["join_url"] == event["onlineMeeting"]["joinUrl"]
+    assert (meeting["organizer"], meeting["attendee_email"]) == (ORGANIZER, EMAIL)
+    assert meeting["start"] == FIRST
+    assert run.report.disposition.value == "meeting_booked"
+
+
+async def test_repeated_schedule_call_books_once(voicekit, fake_graph):
+    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
+    llm = ScriptedLLM(replies(call, "Booked.", call, "Still booked."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book it.")
+        await run.user_says("Did you book it?")
+    first, second = outputs(run.report, "schedule_meeting")
+    assert not first.is_error and first.output == second.output
+    assert len(fake_graph.events) == 1
+    assert len(fake_graph.calls("createEvent")) == 1
+
+
+async def test_transaction_id_makes_graph_retries_idempotent(fake_graph):
+    from datetime import datetime, timedelta, timezone
+
+    from voicekit_teams import graph
+    from voicekit_teams.booking import build_event, create_event, transaction_id
+    from voicekit_teams.settings import TeamsSettings
+
+    settings = TeamsSettings(
+        tenant_id="t",
+        client_id="c",
+        client_secret="x",
+        organizers=[ORGANIZER],
+        graph_base_url=fake_graph.base_url,
+        local_token="test-token",
+        max_retries=0,
+    )
+    client = graph.build_client(settings)
+    start = datetime(2026, 3, 6, 16, tzinfo=timezone.utc)
+    txn = transaction_id("20260306T140000-abc123", start)
+    assert txn == transaction_id("20260306T140000-abc123", start)
+
+    def event():
+        return build_event(
+            subject="s",
+            start=start,
+            end=start + timedelta(minutes=30),
+            attendee_email=EMAIL,
+            attendee_name=None,
+            body="b",
+            txn=txn,
+        )
+
+    first = await create_event(client, ORGANIZER, event())
+    second = await create_event(client, ORGANIZER, event())  # e.g. a new worker process
+    assert first == second
+    assert len(fake_graph.events) == 1
+    sent = {ci(r.json, "transactionId") for r in fake_graph.calls("createEvent")}
+    assert sent == {txn}
+
+
+async def test_missing_email_asks_for_it(voicekit, fake_graph):
+    llm = ScriptedLLM(replies(ToolCall("schedule_meeting", {"start": FIRST}), "What's your email?"))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Friday works.")
+    record = run.report.tool_call("schedule_meeting")
+    assert record.is_error
+    assert "email" in record.output
+    assert fake_graph.calls("createEvent") == []
+
+
+async def test_slot_taken_meanwhile_offers_the_next(voicekit, fake_graph):
+    from datetime import datetime, timezone
+
+    llm = ScriptedLLM(
+        replies(
+            ToolCall("check_availability", {}),
+            "Friday at 8?",
+            _then(
+                lambda: fake_graph.add_busy(
+                    ORGANIZER,
+                    datetime(2026, 3, 6, 16, tzinfo=timezone.utc),
+                    datetime(2026, 3, 6, 17, tzinfo=timezone.utc),
+                )
+            ),
+            "Sorry, that was just taken.",
+        )
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("When?")
+        await run.user_says("Friday at eight.")
+    record = run.report.tool_call("schedule_meeting")
+    assert record.is_error
+    assert "just taken" in record.output
+    # The next free time: 17:00Z = 9:00 AM PST, given with its start so it can be booked.
+    assert "Friday, March 6 at 9:00 AM PST" in record.output
+    assert "2026-03-06T17:00:00+00:00" in record.output
+    assert fake_graph.calls("createEvent") == []
+    assert run.report.disposition.value != "meeting_booked"
+
+
+def _then(action):
+    """A policy step that runs ``action`` (the calendar changes) and books the first slot."""
+    from voicekit_core.testing import Reply
+
+    def policy(chat_ctx, tools):
+        action()
+        return Reply(
+            tool_calls=[ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})]
+        )
+
+    return policy
+
+
+async def test_forbidden_apologises_and_reports(voicekit, fake_graph):
+    fake_graph.fail["getSchedule"] = 403
+    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Sorry, let me take a message."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("When can we meet?")
+    record = run.report.tool_call("check_availability")
+    assert record.is_error
+    assert "take a message" in record.output
+    assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in record.output
+    assert run.report.data["teams"]["errors"] == [
+        {
+            "operation": "getSchedule",
+            "kind": "forbidden",
+            "status": 403,
+            "code": "ErrorAccessDenied",
+        }
+    ]
+    assert any("403" in note for note in run.report.notes)
+    assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in run.report.model_dump_json()
+
+
+async def test_unavailable_graph_fails_fast_without_retries(voicekit, fake_graph):
+    fake_graph.fail["createEvent"] = 503
+    llm = ScriptedLLM(
+        replies(
+            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
+            "Sorry.",
+        )
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book Friday.")
+    record = run.report.tool_call("schedule_meeting")
+    assert record.is_error
+    assert "not responding" in record.output
+    assert len(fake_graph.calls("createEvent")) == 1  # max_retries = 0
+    assert run.report.data["teams"]["errors"][0]["status"] == 503
+    assert "meeting" not in run.report.data
+
+
+async def test_reschedule_and_cancel_the_booked_meeting(voicekit, fake_graph):
+    llm = ScriptedLLM(
+        replies(
+            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
+            "Booked.",
+            ToolCall("reschedule_meeting", {"start": MONDAY}),
+            "Moved.",
+            ToolCall("cancel_meeting", {"reason": "Prospect changed plans"}),
+            "Cancelled.",
+        )
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Friday works.")
+        await run.user_says("Actually, Monday instead?")
+        await run.user_says("Cancel it, sorry.")
+    patch = fake_graph.calls("updateEvent")
+    assert len(patch) == 1
+    assert lower_keys(patch[0].json)["start"] == {
+        "datetime": "2026-03-09T13:00:00",
+        "timezone": "UTC",
+    }
+    result = json.loads(run.report.tool_call("reschedule_meeting").output)
+    assert (result["status"], result["label"]) == ("rescheduled", "Monday, March 9 at 6:00 AM PDT")
+    assert result["start"] == MONDAY
+    cancel = fake_graph.calls("cancelEvent")
+    assert len(cancel) == 1 and ci(cancel[0].json, "comment") == "Prospect changed plans"
+    assert run.report.data["meeting"]["status"] == "cancelled"
+    assert run.report.data["meeting"]["start"] == MONDAY
+    assert run.report.disposition.value != "meeting_booked"
+
+
+async def test_cancel_without_booking_is_a_tool_error(voicekit, fake_graph):
+    llm = ScriptedLLM(replies(ToolCall("cancel_meeting", {}), "Nothing to cancel."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Cancel my meeting.")
+    record = run.report.tool_call("cancel_meeting")
+    assert record.is_error and "No meeting" in record.output
