@@ -7,7 +7,9 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
-PLUGINS = sorted(str(p) for p in (ROOT / "plugins").glob("voicekit-*") if (p / "pyproject.toml").exists())
+PLUGINS = sorted(
+    str(p) for p in (ROOT / "plugins").glob("voicekit-*") if (p / "pyproject.toml").exists()
+)
 FIXTURE_PLUGINS = sorted(
     str(p) for p in (ROOT / "tests" / "fixtures").glob("*") if (p / "pyproject.toml").exists()
 )
@@ -35,8 +37,14 @@ def demo(session: nox.Session) -> None:
     session.install("-e", ".")
     script = session.posargs[0] if session.posargs else "examples/tdx_sdr/scripts/qualified.yaml"
     session.run(
-        "voicekit", "simulate", "examples/tdx_sdr", "--script", script,
-        "--report", ".voicekit/demo-report.json", "--offline",
+        "voicekit",
+        "simulate",
+        "examples/tdx_sdr",
+        "--script",
+        script,
+        "--report",
+        ".voicekit/demo-report.json",
+        "--offline",
     )
 
 

@@ -77,8 +77,11 @@ def qualify(
         reasons.append(f"budget ${budget_usd:,.0f} below ${settings.min_budget_usd:,.0f}")
     if authority in ("decision_maker", "influencer"):
         met += 1
-        reasons.append("talking to the decision maker" if authority == "decision_maker"
-                       else "influencer; decision maker to be involved")
+        reasons.append(
+            "talking to the decision maker"
+            if authority == "decision_maker"
+            else "influencer; decision maker to be involved"
+        )
     else:
         reasons.append("no buying authority identified")
     if need.strip():
@@ -90,8 +93,7 @@ def qualify(
         met += 1
         reasons.append(f"timeline {timeline_months} month(s)")
     else:
-        reasons.append("no timeline within "
-                       f"{settings.max_timeline_months} months")
+        reasons.append(f"no timeline within {settings.max_timeline_months} months")
     if met == 4:
         status = "qualified"
     elif budget_usd == 0 or (authority == "none" and met <= 2):
@@ -165,7 +167,10 @@ def register_tools(register, call):
         if budget_usd is not None and budget_usd < 0:
             raise ToolError("budget_usd cannot be negative")
         result = qualify(
-            settings, budget_usd=budget_usd, authority=authority, need=need,
+            settings,
+            budget_usd=budget_usd,
+            authority=authority,
+            need=need,
             timeline_months=timeline_months,
         )
         current = context.userdata
@@ -202,13 +207,15 @@ def register_tools(register, call):
         tz = _prospect_tz(context.userdata, settings)
         language = context.userdata.config.agent.language
         slots = _offer(context.userdata, settings, days_ahead=days_ahead, max_slots=max_slots)
-        return json.dumps({
-            "timezone": tz,
-            "slots": [
-                {"start": s.start.isoformat(), "label": spoken_label(s.start, tz, language)}
-                for s in slots
-            ],
-        })
+        return json.dumps(
+            {
+                "timezone": tz,
+                "slots": [
+                    {"start": s.start.isoformat(), "label": spoken_label(s.start, tz, language)}
+                    for s in slots
+                ],
+            }
+        )
 
     @function_tool
     async def schedule_meeting(
@@ -266,8 +273,11 @@ def call_instructions(call):
         return "You do not know who is calling: ask for their name and company first."
     lines = ["What we know about this prospect:"]
     for label, value in (
-        ("Name", lead.name), ("Company", lead.company), ("Title", lead.job_title),
-        ("Email", lead.email), ("Industry", lead.extra.get("industry")),
+        ("Name", lead.name),
+        ("Company", lead.company),
+        ("Title", lead.job_title),
+        ("Email", lead.email),
+        ("Industry", lead.extra.get("industry")),
         ("Account owner", lead.owner or lead.extra.get("resource_name")),
     ):
         if value:

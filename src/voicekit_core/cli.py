@@ -33,7 +33,7 @@ class VoicekitGroup(click.Group):
         except VoicekitError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}")
             for line in str(exc).splitlines():
-                err_console.print(f"  {line}", markup=False)
+                err_console.print(f"  {line}", markup=False, soft_wrap=True)
             ctx.exit(2)
 
 
@@ -155,7 +155,9 @@ def leads(config: Path) -> None:
     "--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON."
 )
 @click.option(
-    "--offline", is_flag=True, help="Use [models].fallback (the scripted model) even if keys are set."
+    "--offline",
+    is_flag=True,
+    help="Use [models].fallback (the scripted model) even if keys are set.",
 )
 def simulate(
     config: Path,

@@ -325,14 +325,15 @@ def problems_from_validation(
     refs = secret_refs or {}
     problems = []
     for err in exc.errors():
-        parts = [str(p) for p in err["loc"] if not str(p).startswith("function-")]
-        dotted = ".".join(p for p in [prefix, *parts] if p)
+        dotted = _dotted(prefix, err["loc"])
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
         else:
             reason = err["msg"].removeprefix("Value error, ")
         if dotted in refs:
             shown = refs[dotted]
+        elif any(ref.startswith((f"{dotted}.", f"{dotted}[")) for ref in refs):
+            shown = REDACTED  # a table or list holding values from the environment
         elif _SECRETISH.search(dotted):
             shown = REDACTED
         elif err["type"] == "missing":
@@ -341,6 +342,26 @@ def problems_from_validation(
             shown = _short_repr(err.get("input"))
         problems.append(Problem(file, dotted, shown, reason))
     return problems
+
+
+_UNION_TAGS = re.compile(r"^(str|int|float|bool|list\[.*\]|dict\[.*\]|[A-Z]\w*)$")
+
+
+def _dotted(prefix: str, loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as the key written in TOML: ``plugins.x.ports[0]``.
+
+    Drops pydantic's union-member tags (``str``, ``dict[str,str]``) and validator names.
+    """
+    dotted = prefix
+    for part in loc:
+        if isinstance(part, int):
+            dotted += f"[{part}]"
+            continue
+        text = str(part)
+        if text.startswith("function-") or _UNION_TAGS.match(text):
+            continue
+        dotted = f"{dotted}.{text}" if dotted else text
+    return dotted
 
 
 def parse_config(

@@ -100,13 +100,15 @@ def load_deployment(
             providers.add(args[0], plugin)
     warnings = []
     for dotted, chain in _model_chains(config):
-        for ref in chain:
+        for index, ref in enumerate(chain):
+            refs = config.secret_refs
+            shown = refs.get(dotted) or refs.get(f"{dotted}[{index}]") or str(ref)
             if ref.provider not in providers:
                 problems.append(
                     Problem(
                         str(file),
                         dotted,
-                        str(ref),
+                        shown,
                         f"unknown provider; known: {', '.join(providers.names())}",
                     )
                 )
@@ -114,7 +116,7 @@ def load_deployment(
                 missing = providers.get(ref.provider).missing_keys(environ, ref)
                 if missing:
                     warnings.append(
-                        f"{dotted} = {ref}: {', '.join(missing)} not set; "
+                        f"{dotted} = {shown}: {', '.join(missing)} not set; "
                         "the call falls back to the next model choice"
                     )
     if problems:

@@ -194,7 +194,11 @@ def read_leads_csv(path: Path, *, default_region: str = "US") -> LeadBook:
 
 
 def _read_rows(
-    reader: csv.DictReader, shown: str, default_region: str, leads: list[Lead], problems: list[Problem]
+    reader: csv.DictReader,
+    shown: str,
+    default_region: str,
+    leads: list[Lead],
+    problems: list[Problem],
 ) -> None:
     seen: dict[str, int] = {}
     if not reader.fieldnames or "phone" not in [f.strip() for f in reader.fieldnames]:

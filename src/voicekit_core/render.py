@@ -60,7 +60,12 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
     if metrics:
         latency = [
             f"{name.removeprefix('median_')} {metrics[name] * 1000:.0f} ms"
-            for name in ("median_e2e_latency", "median_llm_ttft", "median_tts_ttfb", "median_end_of_turn_delay")
+            for name in (
+                "median_e2e_latency",
+                "median_llm_ttft",
+                "median_tts_ttfb",
+                "median_end_of_turn_delay",
+            )
             if name in metrics
         ]
         if latency:

@@ -3,8 +3,10 @@
 The worker registers with LiveKit under ``[agent].name`` (explicit dispatch). Each job
 is one call:
 
-* outbound: ``voicekit dial`` dispatched the job with :class:`JobMetadata` (phone, call id)
-  and placed the SIP call; the before-dial veto already ran there;
+* outbound: ``voicekit dial`` dispatched the job with
+  :class:`~voicekit_core.telephony.metadata.JobMetadata` (phone, call id) and placed the SIP
+  call; the before-dial veto already ran there. The job waits for the SIP participant,
+  runs answering-machine detection, and talks or leaves the voicemail message;
 * inbound: a SIP dispatch rule created the room; the caller's number comes from the SIP
   participant's ``sip.phoneNumber`` attribute.
 
@@ -15,15 +17,13 @@ processes in ``VOICEKIT_CONFIG`` (job processes are separate interpreters).
 
 from __future__ import annotations
 
+import asyncio
 import ctypes.util
-import json
 import logging
 import os
 import sys
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from .errors import VoicekitError
 
@@ -34,31 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("voicekit.worker")
 CONFIG_ENV = "VOICEKIT_CONFIG"
+ANSWER_TIMEOUT = 60.0  # seconds to wait for the dialed SIP participant to join
 SIP_PHONE_ATTRIBUTE = "sip.phoneNumber"
-
-
-class JobMetadata(BaseModel):
-    """What ``voicekit dial`` (or your dispatcher) puts in the job metadata, as JSON.
-
-    ``phone`` is the lead's E.164 number; ``call_id`` ties the job to the dial attempt;
-    ``participant_identity`` is the SIP participant the dial created.
-    """
-
-    model_config = ConfigDict(extra="ignore")
-    phone: str | None = None
-    call_id: str | None = None
-    direction: Literal["outbound", "inbound"] = "outbound"
-    participant_identity: str | None = None
-
-    @classmethod
-    def parse(cls, raw: str | None) -> JobMetadata:
-        """Parse job metadata; empty metadata means an inbound call. Raises VoicekitError."""
-        if not raw or not raw.strip():
-            return cls(direction="inbound")
-        try:
-            return cls.model_validate(json.loads(raw))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            raise VoicekitError(f"job metadata is not voicekit JSON: {exc}") from None
 
 
 def phone_from_participant(attributes: dict[str, str]) -> str | None:
@@ -127,17 +104,26 @@ def prewarm(proc: JobProcess) -> None:
 async def entrypoint(ctx: JobContext) -> None:
     """One job = one call, from room connection to journal and post-call delivery."""
     from .runner import create_call
+    from .telephony.metadata import parse_job_metadata
+    from .telephony.voicemail import run_amd
 
     deployment = current_deployment()
-    meta = JobMetadata.parse(ctx.job.metadata)
+    meta = parse_job_metadata(ctx.job.metadata)
     await ctx.connect()
-    if meta.direction == "inbound" or not meta.phone:
+    if meta.direction == "outbound" and meta.phone:
+        identity = f"sip_{meta.phone}"  # the identity `voicekit dial` gave the SIP participant
+        try:
+            await asyncio.wait_for(ctx.wait_for_participant(identity=identity), ANSWER_TIMEOUT)
+        except asyncio.TimeoutError:
+            # `voicekit dial` journals unanswered calls under the same call id
+            logger.info("call %s was not answered; leaving the room", meta.call_id)
+            ctx.shutdown(reason="not answered")
+            return
+        phone = meta.phone
+    else:
         participant = await ctx.wait_for_participant()
         phone = phone_from_participant(dict(participant.attributes)) or meta.phone
         identity = participant.identity
-    else:
-        phone = meta.phone
-        identity = meta.participant_identity
     if not phone:
         raise VoicekitError("no caller number: neither job metadata nor sip.phoneNumber has one")
     run = await create_call(
@@ -146,7 +132,7 @@ async def entrypoint(ctx: JobContext) -> None:
         direction=meta.direction,
         mode="live",
         text_only=False,
-        call_id=meta.call_id,
+        call_id=meta.call_id or None,
         check_veto=False,  # `voicekit dial` ran before_dial before placing the call
     )
     run.call.room_name = ctx.room.name
@@ -155,11 +141,18 @@ async def entrypoint(ctx: JobContext) -> None:
 
     @run.session.on("agent_state_changed")
     def _hang_up_when_done(event: Any) -> None:
-        # end_call only flags the request, so the goodbye is spoken before we hang up.
+        # end_call only flags the request, so the goodbye is spoken before we hang up;
+        # shutting down runs run.finish, whose call_ended hook deletes the room.
         if run.ended and event.new_state == "listening":
-            ctx.delete_room()
+            ctx.shutdown(reason="end_call")
 
-    await run.start(room=ctx.room)
+    greet = meta.direction == "inbound"
+    await run.start(room=ctx.room, greet=greet)
+    if meta.direction == "outbound":
+        if await run_amd(run.session, run.call) != "talk":
+            ctx.shutdown(reason="voicemail")
+            return
+        await run.greet()
 
 
 def make_server() -> Any:

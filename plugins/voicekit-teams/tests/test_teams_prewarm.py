@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import voicekit_teams
+
 from voicekit_core.plugins import build_plugin_manager
 
 

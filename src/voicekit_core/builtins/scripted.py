@@ -47,17 +47,8 @@ def create_flow_llm(ref: ModelRef, call: CallContext) -> llm.LLM:
 
 # -- what callers say -----------------------------------------------------------------
 
+# Checked in this order: a refusal ("I'm not interested") must never read as a wrong number.
 INTENTS: dict[str, tuple[str, ...]] = {
-    "wrong_number": (
-        r"wrong (number|person)",
-        r"no one (here )?(by|with) that name",
-        r"(there'?s )?nobody (here )?(called|named|by that name)",
-        r"(i'?m|this is) not \w+",
-        r"you have the wrong",
-        r"n[úu]mero equivocado",
-        r"se equivoc[óo]",
-        r"no (hay|conozco a) nadie",
-    ),
     "not_interested": (
         r"not interested",
         r"no(t)? thanks?\b",
@@ -68,6 +59,17 @@ INTENTS: dict[str, tuple[str, ...]] = {
         r"remove (me|my number)",
         r"no me interesa",
         r"no estoy interesad",
+    ),
+    "wrong_number": (
+        r"wrong (number|person)",
+        r"no one (here )?(by|with) that name",
+        r"(there'?s )?nobody (here )?(called|named|by that name)",
+        r"\bthis is not (?!(a|an|the|really|good|right|what|something|interesting|my)\b)\w+",
+        r"\bi'?m not (him|her|that person|the person you)",
+        r"you have the wrong",
+        r"n[úu]mero equivocado",
+        r"se equivoc[óo]",
+        r"no (hay|conozco a) nadie",
     ),
     "wants_human": (
         r"\b(real|actual|live) (person|human)",
@@ -161,11 +163,11 @@ def _digits_for_words(text: str) -> str:
 def parse_budget_usd(text: str) -> float | None:
     """A budget in USD from free text (``"about $50k"``, ``"fifty thousand"`` -> 50000.0);
     0.0 for "no budget"; None if unstated."""
-    if _NO_BUDGET.search(text):
-        return 0.0
     text = _digits_for_words(text)
     best = None
     for number, scale in _MONEY.findall(text):
+        if not scale and re.fullmatch(r"(19|20)\d\d", number):
+            continue  # a year ("for 2026"), not an amount
         value = float(number.replace(",", ""))
         scale = scale.lower()
         if scale in ("k", "thousand", "mil"):
@@ -174,12 +176,16 @@ def parse_budget_usd(text: str) -> float | None:
             value *= 1_000_000
         if "$" in text or scale or value >= 1000:
             best = max(best or 0.0, value)
+    if best is None and _NO_BUDGET.search(text):
+        return 0.0
     return best
 
 
 def parse_authority(text: str) -> str:
     """``decision_maker`` / ``influencer`` / ``none`` / ``unknown`` from free text."""
     t = text.lower()
+    if re.search(r"\b(not me|no authority|no decido|don'?t decide|not my (call|decision))\b", t):
+        return "none"
     if re.search(
         r"(check|run it by|talk to|ask) (with )?(my|our|the) |approv|sign[- ]off from|"
         r"my (boss|manager|cfo|ceo)|committee|consultar|aprobaci",
@@ -192,16 +198,14 @@ def parse_authority(text: str) -> str:
         t,
     ):
         return "decision_maker"
-    if re.search(r"\b(not me|no authority|no decido)\b", t):
-        return "none"
     return "unknown"
 
 
 def parse_timeline_months(text: str) -> int | None:
     """Months until the prospect wants a solution (``"next quarter"`` -> 3); None if vague."""
-    t = text.lower()
+    t = re.sub(r"\bnot (right )?now\b", "", text.lower())
     fixed = [
-        (r"\b(asap|right away|immediately|this month|now|ya|cuanto antes|este mes)\b", 1),
+        (r"\b(asap|right away|immediately|this month|now|cuanto antes|este mes)\b", 1),
         (r"\bnext month|pr[óo]ximo mes\b", 1),
         (r"\bthis quarter|este trimestre\b", 2),
         (r"\bnext quarter|pr[óo]ximo trimestre\b", 3),
@@ -598,8 +602,10 @@ def _match_slot(text: str, slots: list[dict[str, Any]]) -> dict[str, Any] | None
     candidates = slots
     days = [day for day, names in _DAYS.items() if any(n in lowered for n in names)]
     if days:
-        candidates = [s for s in candidates if any(d in s["label"].lower() for d in days)]
-    hour = re.search(r"\b(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?", lowered)
+        candidates = [
+            s for s in candidates if any(n in s["label"].lower() for d in days for n in _DAYS[d])
+        ]
+    hour = re.search(r"\b(\d{1,2})(?::(\d{2}))?(?!st|nd|rd|th)\s*(am|pm|a\.m\.|p\.m\.)?", lowered)
     if hour:
         wanted = int(hour.group(1)) % 12 + (12 if (hour.group(3) or "").startswith("p") else 0)
         timed = [s for s in candidates if _label_hour(s["label"]) in (wanted, wanted + 12)]

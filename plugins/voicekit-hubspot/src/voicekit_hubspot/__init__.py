@@ -1,0 +1,121 @@
+"""voicekit-hubspot: HubSpot CRM context before a call and call logging after it.
+
+Enable with ``[plugins] enable = ["hubspot"]`` and a ``[plugins.hubspot]`` table
+(:class:`~voicekit_hubspot.settings.HubSpotSettings`). Hooks:
+
+* ``lookup_lead`` - the contact whose ``phone``/``mobilephone`` holds the caller's number,
+  within ``lookup_timeout_seconds`` (default 1.5 s); past it the call goes on without CRM
+  context and the report's notes say so.
+* ``call_instructions`` - a short "CRM context" section for the agent's prompt.
+* ``post_call`` - a call engagement, a BANT note, contact property updates and a
+  follow-up task, each looked up before it is created so re-delivery never duplicates.
+
+Importing this module does not import the HubSpot SDK or livekit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from voicekit_core import hookimpl
+
+from .settings import NAME, HubSpotSettings
+
+if TYPE_CHECKING:
+    from voicekit_core import CallContext, CallReport, DeploymentConfig, Lead
+
+__all__ = ["NAME", "HubSpotSettings"]
+__version__ = "0.1.0"
+
+logger = logging.getLogger("voicekit.hubspot")
+
+
+@hookimpl
+def register_settings(register: Any) -> None:
+    """``[plugins.hubspot]`` is validated by :class:`HubSpotSettings`."""
+    register(HubSpotSettings)
+
+
+@hookimpl
+async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
+    """The HubSpot contact for ``phone`` (E.164) as a Lead, or None.
+
+    Calls ``POST /crm/v3/objects/contacts/search``. Never raises: a miss, a timeout
+    (``lookup_timeout_seconds``), an outage or an auth failure returns None and adds a line
+    to the call's notes (``call.note``) saying why. Several matches: the rule in
+    ``several_matches`` picks one and the note says which and how many matched.
+    """
+    from .client import HubSpotAuthError, HubSpotError
+    from .contacts import find_contact, lead_from_contact
+
+    settings: HubSpotSettings = call.config.plugin_settings(NAME)
+    budget = settings.lookup_timeout_seconds
+    # wait_for enforces the budget; the HTTP timeout (budget + 1 s) only makes the
+    # abandoned worker thread finish soon after.
+    try:
+        match = await asyncio.wait_for(
+            asyncio.to_thread(find_contact, phone, settings, timeout=budget + 1.0), timeout=budget
+        )
+    except (asyncio.TimeoutError, TimeoutError):
+        call.note(f"hubspot: lookup timed out after {budget:g} s; continuing without CRM context")
+        return None
+    except HubSpotAuthError as exc:
+        logger.error("%s", exc)
+        call.note(f"hubspot: lookup failed ({exc}); continuing without CRM context")
+        return None
+    except HubSpotError as exc:
+        logger.warning("%s", exc)
+        call.note(f"hubspot: lookup failed ({exc}); continuing without CRM context")
+        return None
+    if match is None:
+        call.note(f"hubspot: no contact has phone {phone}")
+        return None
+    if match.count > 1:
+        call.note(
+            f"hubspot: {match.count} contacts have phone {phone}; using contact {match.id} "
+            f"(the {match.rule})"
+        )
+    call.data[NAME] = {"contact_id": match.id, "matches": match.count}
+    return lead_from_contact(match.contact, phone)
+
+
+@hookimpl
+def call_instructions(call: CallContext) -> str | None:
+    """A "CRM context (HubSpot)" prompt section when the lead came from HubSpot."""
+    lead = call.lead
+    if lead is None or lead.source != NAME:
+        return None
+    lines = ["## CRM context (HubSpot)"]
+    who = ", ".join(p for p in (lead.name, lead.job_title) if p)
+    if lead.company:
+        who += f" at {lead.company}"
+    if who:
+        lines.append(f"- Contact: {who}")
+    stage = lead.extra.get("hubspot_lifecyclestage")
+    if stage:
+        lines.append(f"- Lifecycle stage: {stage}")
+    status = lead.extra.get("hubspot_hs_lead_status")
+    if status:
+        lines.append(f"- Lead status: {status}")
+    if lead.owner:
+        lines.append(f"- Contact owner (HubSpot owner id): {lead.owner}")
+    if lead.timezone:
+        lines.append(f"- Local timezone: {lead.timezone}")
+    lines.append(f"- HubSpot contact id: {lead.crm_id}")
+    return "\n".join(lines)
+
+
+@hookimpl
+async def post_call(report: CallReport, config: DeploymentConfig) -> dict[str, Any]:
+    """Log ``report`` in HubSpot; see :func:`voicekit_hubspot.engagements.deliver`.
+
+    Returns the created/updated ids. Raises ``HubSpotError`` (``HubSpotAuthError`` for a
+    rejected token) once 429/5xx retries are exhausted; voicekit journals the delivery as
+    failed and ``voicekit journal retry`` repeats it without duplicating records.
+    """
+    from .engagements import deliver
+
+    settings: HubSpotSettings = config.plugin_settings(NAME)
+    return await asyncio.to_thread(deliver, report, settings)

@@ -1,0 +1,124 @@
+"""voicekit-salesforce: Salesforce Lead/Contact context before a call, a call Task after.
+
+Enable with ``[plugins] enable = ["salesforce"]`` and a ``[plugins.salesforce]`` table
+(:class:`~voicekit_salesforce.settings.SalesforceSettings`). Hooks:
+
+* ``lookup_lead`` - the Lead or Contact whose ``Phone``/``MobilePhone`` holds the caller's
+  number (SOQL), within ``lookup_timeout_seconds`` (default 1.5 s); past it the call goes
+  on without CRM context and the report's notes say so.
+* ``call_instructions`` - a short "CRM context" section for the agent's prompt.
+* ``post_call`` - a completed call Task (``TaskSubtype=Call``) on the record and the Lead
+  ``Status`` from ``lead_statuses``; the Task is looked up by ``CallObject`` before it is
+  created so re-delivery never duplicates it.
+
+Importing this module does not import simple-salesforce, requests or livekit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from voicekit_core import hookimpl
+
+from .settings import NAME, SalesforceSettings
+
+if TYPE_CHECKING:
+    from voicekit_core import CallContext, CallReport, DeploymentConfig, Lead
+
+__all__ = ["NAME", "SalesforceSettings"]
+__version__ = "0.1.0"
+
+logger = logging.getLogger("voicekit.salesforce")
+
+
+@hookimpl
+def register_settings(register: Any) -> None:
+    """``[plugins.salesforce]`` is validated by :class:`SalesforceSettings`."""
+    register(SalesforceSettings)
+
+
+@hookimpl
+async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
+    """The Salesforce Lead/Contact for ``phone`` (E.164) as a Lead, or None.
+
+    Runs SOQL on ``GET /services/data/vXX.X/query/`` (Lead, then Contact). Never raises:
+    a miss, a timeout (``lookup_timeout_seconds``, login included), an outage or an auth
+    failure returns None and adds a line to the call's notes saying why. Several
+    matches: ``several_matches`` picks one and the note says which and how many matched.
+    """
+    from .client import SalesforceAuthError, SalesforceError
+    from .records import find_person, lead_from_record
+
+    settings: SalesforceSettings = call.config.plugin_settings(NAME)
+    budget = settings.lookup_timeout_seconds
+    # wait_for enforces the budget; the HTTP timeout (budget + 1 s) only makes the
+    # abandoned worker thread finish soon after.
+    try:
+        match = await asyncio.wait_for(
+            asyncio.to_thread(
+                find_person, phone, settings, base_dir=call.config.base_dir, timeout=budget + 1.0
+            ),
+            timeout=budget,
+        )
+    except (asyncio.TimeoutError, TimeoutError):
+        call.note(
+            f"salesforce: lookup timed out after {budget:g} s; continuing without CRM context"
+        )
+        return None
+    except SalesforceAuthError as exc:
+        logger.error("%s", exc)
+        call.note(f"salesforce: lookup failed ({exc}); continuing without CRM context")
+        return None
+    except SalesforceError as exc:
+        logger.warning("%s", exc)
+        call.note(f"salesforce: lookup failed ({exc}); continuing without CRM context")
+        return None
+    if match is None:
+        call.note(f"salesforce: no Lead or Contact has phone {phone}")
+        return None
+    if match.count > 1:
+        call.note(
+            f"salesforce: {match.count} records have phone {phone}; using {match.object} "
+            f"{match.id} (the {match.rule})"
+        )
+    call.data[NAME] = {"record_id": match.id, "object": match.object, "matches": match.count}
+    return lead_from_record(match, phone, settings)
+
+
+@hookimpl
+def call_instructions(call: CallContext) -> str | None:
+    """A "CRM context (Salesforce)" prompt section when the lead came from Salesforce."""
+    lead = call.lead
+    if lead is None or lead.source != NAME:
+        return None
+    kind = lead.extra.get("salesforce_object", "record")
+    lines = ["## CRM context (Salesforce)"]
+    who = ", ".join(p for p in (lead.name, lead.job_title) if p)
+    if lead.company:
+        who += f" at {lead.company}"
+    if who:
+        lines.append(f"- {kind}: {who}")
+    if lead.status:
+        lines.append(f"- Lead status: {lead.status}")
+    if lead.owner:
+        lines.append(f"- Record owner: {lead.owner}")
+    if lead.timezone:
+        lines.append(f"- Local timezone: {lead.timezone}")
+    lines.append(f"- Salesforce {kind} id: {lead.crm_id}")
+    return "\n".join(lines)
+
+
+@hookimpl
+async def post_call(report: CallReport, config: DeploymentConfig) -> dict[str, Any]:
+    """Log ``report`` in Salesforce; see :func:`voicekit_salesforce.tasks.deliver`.
+
+    Returns the ids touched. Raises ``SalesforceError`` (``SalesforceAuthError`` for
+    refused credentials) once 429/5xx retries are exhausted; voicekit journals the
+    delivery as failed and ``voicekit journal retry`` repeats it without duplicates.
+    """
+    from .tasks import deliver
+
+    settings: SalesforceSettings = config.plugin_settings(NAME)
+    return await asyncio.to_thread(deliver, report, settings, config.base_dir)

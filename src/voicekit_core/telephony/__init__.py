@@ -1,0 +1,18 @@
+"""Telephony for voicekit: LiveKit SIP through ``livekit-api`` (``from livekit import api``).
+
+Small modules, each importing livekit lazily (inside functions):
+
+* :mod:`.credentials` - LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET and the API client.
+* :mod:`.dispositions` - SIP status codes -> :class:`voicekit_core.Disposition`.
+* :mod:`.metadata` - the job metadata JSON a dispatched agent receives.
+* :mod:`.dial` - ``voicekit dial``: room, agent dispatch, ``CreateSIPParticipant``.
+* :mod:`.inbound` - ``voicekit sip setup-inbound`` / ``sip list``.
+* :mod:`.tokens` - join tokens that dispatch the agent.
+* :mod:`.doctor` - credential checks that explain a 401 in plain words.
+* :mod:`.voicemail` - answering-machine detection and the voicemail message.
+* :mod:`.hangup` - ending a live call by deleting its room.
+"""
+
+from .errors import TelephonyConfigError, TelephonyError
+
+__all__ = ["TelephonyConfigError", "TelephonyError"]

@@ -1,0 +1,167 @@
+"""Outbound calls: ``voicekit dial CONFIG +E164``.
+
+Order of operations (nothing reaches LiveKit before the veto and the checks):
+
+1. the number is validated (``to_e164``), the lead looked up, ``before_dial`` run
+   (:class:`voicekit_core.CallVetoed` is raised; nothing is journaled for a veto);
+2. credentials and ``outbound_trunk_id`` are checked (:class:`TelephonyConfigError`);
+3. Twirp ``RoomService/CreateRoom`` (``call-<call_id>``), ``AgentDispatchService/
+   CreateDispatch`` (agent ``[agent].name``, :class:`JobMetadata` JSON), then
+   ``SIP/CreateSIPParticipant`` with ``wait_until_answered`` and the ring timeout.
+
+An answered call belongs to the dispatched agent (the worker journals it). A call that is
+not answered (``SipCallError``) is journaled here with the mapped disposition, post-call
+deliveries run, and the room is deleted (``RoomService/DeleteRoom``) so the agent leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..builder import check_before_dial, prepare_call
+from ..calls import CallContext, CallReport, Disposition, utcnow
+from ..leads import lead_as_context
+from .credentials import LiveKitCredentials, livekit_api, resolve_credentials
+from .dispositions import describe_sip_error, disposition_for_sip_status
+from .errors import TelephonyConfigError, TelephonyError
+from .metadata import JobMetadata
+from .settings import TelephonySettings, telephony_settings
+
+if TYPE_CHECKING:
+    from ..deployment import Deployment
+
+logger = logging.getLogger("voicekit.telephony.dial")
+
+
+@dataclass
+class DialOutcome:
+    """The result of :func:`dial`. ``answered`` is True when the callee picked up;
+    otherwise ``report`` is the journaled CallReport of the failed attempt."""
+
+    call: CallContext
+    answered: bool
+    disposition: Disposition | None
+    detail: str
+    sip_call_id: str = ""
+    report: CallReport | None = None
+
+
+async def dial(
+    deployment: Deployment,
+    phone: str,
+    *,
+    creds: LiveKitCredentials | None = None,
+    settings: TelephonySettings | None = None,
+) -> DialOutcome:
+    """Place an outbound call to ``phone`` (any format; dialed as E.164).
+
+    Raises ``ValueError`` (invalid number), ``CallVetoed`` (a ``before_dial`` hook said no),
+    :class:`TelephonyConfigError` (no credentials / trunk) - all before any request - and
+    :class:`TelephonyError` when LiveKit refuses a request for a non-SIP reason (e.g. 401).
+    """
+    call = await prepare_call(deployment, phone, direction="outbound", mode="live")
+    check_before_dial(call)
+    settings = settings or telephony_settings(deployment.config)
+    if not settings.outbound_trunk_id:
+        raise TelephonyConfigError(
+            "no outbound trunk: set outbound_trunk_id in [plugins.telephony] "
+            "(see `voicekit sip list`)"
+        )
+    creds = creds or resolve_credentials(deployment.config)
+    return await _place_call(call, settings, creds)
+
+
+async def _place_call(
+    call: CallContext, settings: TelephonySettings, creds: LiveKitCredentials
+) -> DialOutcome:
+    import aiohttp
+    from livekit import api
+
+    config = call.config
+    metadata = JobMetadata(
+        phone=call.phone,
+        call_id=call.call_id,
+        direction="outbound",
+        lead=lead_as_context(call.lead) if call.lead else None,
+    ).to_json()
+    assert call.room_name is not None and call.participant_identity is not None
+    async with livekit_api(creds) as lk:
+        try:
+            await lk.room.create_room(
+                api.CreateRoomRequest(name=call.room_name, empty_timeout=60, metadata=metadata)
+            )
+            await lk.agent_dispatch.create_dispatch(
+                api.CreateAgentDispatchRequest(
+                    agent_name=config.agent.name, room=call.room_name, metadata=metadata
+                )
+            )
+            request = api.CreateSIPParticipantRequest(
+                sip_trunk_id=settings.outbound_trunk_id,
+                sip_call_to=call.phone,
+                sip_number=settings.caller_id,
+                room_name=call.room_name,
+                participant_identity=call.participant_identity,
+                participant_name=(call.lead.name if call.lead else "") or call.phone,
+                krisp_enabled=settings.krisp,
+                wait_until_answered=True,
+            )
+            request.ringing_timeout.seconds = settings.ring_timeout_seconds
+            info = await lk.sip.create_sip_participant(request)
+        except api.SipCallError as exc:
+            detail = describe_sip_error(exc)
+            disposition = disposition_for_sip_status(exc.sip_status_code)
+            call.set_disposition(disposition, detail)
+            call.data["telephony"] = {
+                "sip_status_code": exc.sip_status_code,
+                "room": call.room_name,
+            }
+            await _delete_room(lk, call.room_name)
+            report = await journal_unanswered(call)
+            return DialOutcome(call, False, disposition, detail, report=report)
+        except api.ServerError as exc:
+            raise TelephonyError(explain_server_error(exc, creds)) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            raise TelephonyError(unreachable(creds, exc)) from None
+    call.data["telephony"] = {"sip_call_id": info.sip_call_id, "room": call.room_name}
+    return DialOutcome(call, True, None, "answered", sip_call_id=info.sip_call_id)
+
+
+async def _delete_room(lk: object, room_name: str) -> None:
+    from livekit import api
+
+    try:
+        await lk.room.delete_room(api.DeleteRoomRequest(room=room_name))  # type: ignore[attr-defined]
+    except api.ServerError as exc:  # the room may already be gone
+        logger.info("could not delete room %s: %s", room_name, exc.message)
+
+
+async def journal_unanswered(call: CallContext) -> CallReport:
+    """Journal a call that never connected (busy, no answer...) and run deliveries."""
+    from ..delivery import deliver_all
+    from ..runner import build_report
+
+    deployment = call.deployment
+    report = build_report(call, [], utcnow())
+    deployment.journal.record_call(report, deployment.post_call_plugins())
+    report.post_call = await deliver_all(deployment, report)
+    return report
+
+
+def explain_server_error(exc: object, creds: LiveKitCredentials) -> str:
+    """A one-paragraph explanation of a non-SIP LiveKit error (no secret in it)."""
+    from .doctor import explain_auth_failure
+
+    status = getattr(exc, "status", 0)
+    message = getattr(exc, "message", "") or str(exc)
+    if status in (401, 403):
+        return explain_auth_failure(status, message, creds)
+    return f"LiveKit refused the request ({status} {getattr(exc, 'code', '')}): {message}"
+
+
+def unreachable(creds: LiveKitCredentials, exc: BaseException) -> str:
+    """Plain words for a transport failure (DNS, refused connection, timeout)."""
+    kind = type(exc).__name__
+    return f"cannot reach LiveKit at {creds.url} ({kind}); check LIVEKIT_URL and the network"

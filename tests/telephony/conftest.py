@@ -1,0 +1,39 @@
+"""Fixtures for the core telephony tests: a running fake LiveKit and a deployment using it."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicekit_core.testing_livekit import FakeLiveKit, fake_livekit
+
+__all__ = ["FakeLiveKit", "fake_livekit"]
+
+TELEPHONY_CONFIG = """\
+[agent]
+name = "test-agent"
+instructions = "You are a test agent talking to {lead.name}."
+greeting = "Hello {lead.first_name}!"
+voicemail_message = "Hi {lead.first_name}, this is Test Agent. Call us back at 415 555 0100."
+
+[leads]
+path = "leads.csv"
+
+[plugins.telephony]
+outbound_trunk_id = "ST_outbound"
+numbers = ["+14155550100"]
+"""
+
+
+@pytest.fixture
+def telephony_config() -> str:
+    """A deployment with ``[plugins.telephony]`` (outbound trunk ``ST_outbound``)."""
+    return TELEPHONY_CONFIG
+
+
+@pytest.fixture
+def livekit_env(fake_livekit: FakeLiveKit, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """LIVEKIT_* set in the process environment to the fake server."""
+    env = fake_livekit.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
