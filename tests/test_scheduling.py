@@ -258,3 +258,26 @@ def test_parse_start_naive_rejected():
 def test_parse_start_unparsable(value):
     with pytest.raises(ValueError, match="is not an ISO 8601 date-time"):
         parse_start(value)
+
+
+def test_attendee_hours_keep_slots_inside_the_prospects_day():
+    from datetime import datetime, time, timedelta, timezone
+
+    from voicekit_core.scheduling import WorkingHours, free_slots, spoken_label
+
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # Monday 07:00 New York
+    rep = WorkingHours("America/New_York", time(9), time(17))
+    prospect = WorkingHours("America/Los_Angeles", time(8), time(18))
+    without = free_slots([], now=now, hours=rep, notice=timedelta(0), max_slots=1)
+    with_hours = free_slots(
+        [], now=now, hours=rep, notice=timedelta(0), max_slots=1, attendee_hours=prospect
+    )
+    assert spoken_label(without[0].start, "America/Los_Angeles") == (
+        "Monday, November 23 at 6:00 AM PST"
+    )
+    assert spoken_label(with_hours[0].start, "America/Los_Angeles") == (
+        "Monday, November 23 at 8:00 AM PST"
+    )
+    # a prospect whose day never overlaps the rep's gets no slot at all
+    tokyo = WorkingHours("Asia/Tokyo", time(9), time(10))
+    assert free_slots([], now=now, hours=rep, notice=timedelta(0), attendee_hours=tokyo) == []

@@ -39,6 +39,7 @@ class Settings(BaseModel):
     calendar_file: Path = Path(".voicekit/local_calendar.json")
     dnc_file: Path = Path("dnc.txt")
     calling_hours: tuple[time, time] = (time(8, 0), time(20, 0))
+    prospect_meeting_hours: tuple[time, time] = (time(8, 0), time(18, 0))
 
 
 @hookimpl
@@ -133,6 +134,7 @@ def _offer(call, settings: Settings, *, days_ahead: int, max_slots: int) -> list
         notice=timedelta(hours=settings.notice_hours),
         days_ahead=days_ahead,
         max_slots=max_slots,
+        attendee_hours=WorkingHours(_prospect_tz(call, settings), *settings.prospect_meeting_hours),
     )
 
 

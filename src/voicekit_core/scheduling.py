@@ -79,13 +79,16 @@ def free_slots(
     step: timedelta = timedelta(minutes=30),
     max_slots: int = 3,
     one_per_day: bool = True,
+    attendee_hours: WorkingHours | None = None,
 ) -> list[Interval]:
     """Free slots of ``duration`` from ``now + notice`` over ``days_ahead`` days.
 
     Slots start on ``step`` boundaries of the organizer's wall clock, lie fully within
-    working hours and overlap nothing in ``busy``. With ``one_per_day`` the earliest free
-    slot of each day is offered (callers prefer a choice of days). Returns UTC intervals.
-    Raises ValueError if ``now`` is naive.
+    working hours and overlap nothing in ``busy``. ``attendee_hours`` (the prospect's
+    reasonable hours in their own timezone) must contain the slot too, so a 9:00 New York
+    slot is not offered at 6:00 to someone in Los Angeles. With ``one_per_day`` the
+    earliest free slot of each day is offered (callers prefer a choice of days). Returns
+    UTC intervals. Raises ValueError if ``now`` is naive.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -100,6 +103,8 @@ def free_slots(
         for slot in _day_slots(day, zone, hours, duration, step):
             if slot.start < earliest or any(slot.overlaps(b) for b in busy):
                 continue
+            if attendee_hours is not None and not _within(slot, attendee_hours):
+                continue
             slots.append(slot)
             if one_per_day:
                 break
@@ -108,6 +113,17 @@ def free_slots(
         if len(slots) >= max_slots:
             break
     return slots[:max_slots]
+
+
+def _within(slot: Interval, hours: WorkingHours) -> bool:
+    zone = ZoneInfo(hours.timezone)
+    start, end = slot.start.astimezone(zone), slot.end.astimezone(zone)
+    return (
+        start.weekday() in hours.weekdays
+        and start.date() == end.date()
+        and hours.start <= start.time()
+        and end.time() <= hours.end
+    )
 
 
 def _day_slots(

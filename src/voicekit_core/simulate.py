@@ -102,14 +102,12 @@ async def run_script(
     report. ``offline`` forces ``[models].fallback`` whatever keys are set.
     ``on_turn(run, text)`` is called after each caller turn (for live printing).
     """
-    from .runner import create_call
+    from .runner import open_call
 
     phone = pick_phone(deployment, script, lead_phone)
-    run = await create_call(
+    async with open_call(
         deployment, phone, direction=script.direction, mode="simulated", offline=offline
-    )
-    try:
-        await run.start()
+    ) as run:
         for index, text in enumerate(script.turns):
             if run.ended:
                 run.call.note(
@@ -119,10 +117,4 @@ async def run_script(
             await run.user_says(text)
             if on_turn is not None:
                 on_turn(run, text)
-    except BaseException:
-        if run.call.disposition is None:
-            run.call.set_disposition(Disposition.FAILED, "simulation raised an error")
-        await run.finish()
-        raise
-    await run.finish()
     return run

@@ -392,3 +392,13 @@ __all__ = [
     "TwirpFailure",
     "fake_livekit",
 ]
+
+
+@pytest.fixture
+def livekit_env(fake_livekit: FakeLiveKit, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """``LIVEKIT_URL`` / ``LIVEKIT_API_KEY`` / ``LIVEKIT_API_SECRET`` of ``fake_livekit``,
+    set in the process environment for the test."""
+    env = fake_livekit.env()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from voicekit_core.testing_livekit import FakeLiveKit, fake_livekit
+from voicekit_core.testing_livekit import FakeLiveKit, fake_livekit, livekit_env
 
-__all__ = ["FakeLiveKit", "fake_livekit"]
+__all__ = ["FakeLiveKit", "fake_livekit", "livekit_env"]
 
 TELEPHONY_CONFIG = """\
 [agent]
@@ -28,12 +28,3 @@ numbers = ["+14155550100"]
 def telephony_config() -> str:
     """A deployment with ``[plugins.telephony]`` (outbound trunk ``ST_outbound``)."""
     return TELEPHONY_CONFIG
-
-
-@pytest.fixture
-def livekit_env(fake_livekit: FakeLiveKit, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """LIVEKIT_* set in the process environment to the fake server."""
-    env = fake_livekit.env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from voicekit_core.testing_livekit import FakeLiveKit, fake_livekit
+from voicekit_core.testing_livekit import FakeLiveKit, fake_livekit, livekit_env
 
-__all__ = ["FakeLiveKit", "fake_livekit"]
+__all__ = ["FakeLiveKit", "fake_livekit", "livekit_env"]
 
 TRANSFER_CONFIG = """\
 [agent]
@@ -41,11 +41,3 @@ days = []
 @pytest.fixture
 def transfer_config() -> str:
     return TRANSFER_CONFIG
-
-
-@pytest.fixture
-def livekit_env(fake_livekit: FakeLiveKit, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    env = fake_livekit.env()
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return env

@@ -47,27 +47,23 @@ async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
     to the call's notes (``call.note``) saying why. Several matches: the rule in
     ``several_matches`` picks one and the note says which and how many matched.
     """
-    from .client import HubSpotAuthError, HubSpotError
+    from voicekit_core.lookups import LookupAbandoned, lookup_within_budget
+
+    from .client import HubSpotError
     from .contacts import find_contact, lead_from_contact
 
     settings: HubSpotSettings = call.config.plugin_settings(NAME)
-    budget = settings.lookup_timeout_seconds
-    # wait_for enforces the budget; the HTTP timeout (budget + 1 s) only makes the
-    # abandoned worker thread finish soon after.
     try:
-        match = await asyncio.wait_for(
-            asyncio.to_thread(find_contact, phone, settings, timeout=budget + 1.0), timeout=budget
+        match = await lookup_within_budget(
+            call,
+            NAME,
+            find_contact,
+            phone,
+            settings,
+            budget=settings.lookup_timeout_seconds,
+            errors=(HubSpotError,),
         )
-    except (asyncio.TimeoutError, TimeoutError):
-        call.note(f"hubspot: lookup timed out after {budget:g} s; continuing without CRM context")
-        return None
-    except HubSpotAuthError as exc:
-        logger.error("%s", exc)
-        call.note(f"hubspot: lookup failed ({exc}); continuing without CRM context")
-        return None
-    except HubSpotError as exc:
-        logger.warning("%s", exc)
-        call.note(f"hubspot: lookup failed ({exc}); continuing without CRM context")
+    except LookupAbandoned:
         return None
     if match is None:
         call.note(f"hubspot: no contact has phone {phone}")

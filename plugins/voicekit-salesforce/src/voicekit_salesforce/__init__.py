@@ -48,32 +48,24 @@ async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
     failure returns None and adds a line to the call's notes saying why. Several
     matches: ``several_matches`` picks one and the note says which and how many matched.
     """
-    from .client import SalesforceAuthError, SalesforceError
+    from voicekit_core.lookups import LookupAbandoned, lookup_within_budget
+
+    from .client import SalesforceError
     from .records import find_person, lead_from_record
 
     settings: SalesforceSettings = call.config.plugin_settings(NAME)
-    budget = settings.lookup_timeout_seconds
-    # wait_for enforces the budget; the HTTP timeout (budget + 1 s) only makes the
-    # abandoned worker thread finish soon after.
     try:
-        match = await asyncio.wait_for(
-            asyncio.to_thread(
-                find_person, phone, settings, base_dir=call.config.base_dir, timeout=budget + 1.0
-            ),
-            timeout=budget,
+        match = await lookup_within_budget(
+            call,
+            NAME,
+            find_person,
+            phone,
+            settings,
+            budget=settings.lookup_timeout_seconds,
+            errors=(SalesforceError,),
+            base_dir=call.config.base_dir,
         )
-    except (asyncio.TimeoutError, TimeoutError):
-        call.note(
-            f"salesforce: lookup timed out after {budget:g} s; continuing without CRM context"
-        )
-        return None
-    except SalesforceAuthError as exc:
-        logger.error("%s", exc)
-        call.note(f"salesforce: lookup failed ({exc}); continuing without CRM context")
-        return None
-    except SalesforceError as exc:
-        logger.warning("%s", exc)
-        call.note(f"salesforce: lookup failed ({exc}); continuing without CRM context")
+    except LookupAbandoned:
         return None
     if match is None:
         call.note(f"salesforce: no Lead or Contact has phone {phone}")
