@@ -86,7 +86,7 @@ def collect_tools(call: CallContext) -> list[Any]:
                         "disable one, or register one of them with fallback=True"
                     )
             chosen[name] = (plugin, tool, fallback)
-    call.data.setdefault("tools", {})
+    # which plugin provides each tool, kept in the report (precedence is visible there)
     call.data["tools"] = {name: plugin for name, (plugin, _, _) in chosen.items()}
     return [tool for _, tool, _ in chosen.values()]
 

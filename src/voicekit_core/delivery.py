@@ -18,7 +18,6 @@ from .config import REDACTED
 from .deployment import Deployment
 
 logger = logging.getLogger("voicekit.delivery")
-_ENV_NAME = "${"
 
 
 def scrub(text: str, deployment: Deployment) -> str:

@@ -250,12 +250,7 @@ def unknown_plugin_error(name: str, installed: dict[str, InstalledPlugin]) -> Pl
 
 def plugin_hooks(pm: pluggy.PluginManager) -> dict[str, list[str]]:
     """``{plugin_name: [hook names it implements]}`` for every registered plugin."""
-    hooks: dict[str, list[str]] = {}
-    for name, plugin in pm.list_name_plugin():
-        hooks[name] = sorted(impl.name for impl in _impls_of(pm, plugin))
-    return hooks
-
-
-def _impls_of(pm: pluggy.PluginManager, plugin: object) -> list[Any]:
-    callers = pm.get_hookcallers(plugin) or []
-    return [caller for caller in callers]
+    return {
+        name: sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])
+        for name, plugin in pm.list_name_plugin()
+    }

@@ -73,14 +73,18 @@ class CallRun:
             await self.greet()
 
     async def greet(self) -> None:
-        """Say the configured greeting, or let the model open when there is none."""
+        """Say the configured greeting, or let the model open when there is none.
+
+        Text sessions and sessions with a TTS speak the text as written; a realtime model
+        without a TTS is asked to say it.
+        """
         text = greeting_text(self.call)
-        if (text and self.session.tts is not None) or (text and self.call.mode == "simulated"):
-            await self.session.say(text)
-        elif text:
-            await self.session.generate_reply(instructions=f"Greet the caller with: {text}")
-        else:
+        if not text:
             await self.session.generate_reply()
+        elif self.session.tts is not None or self.call.mode == "simulated":
+            await self.session.say(text)
+        else:
+            await self.session.generate_reply(instructions=f"Greet the caller with: {text}")
 
     async def user_says(self, text: str) -> RunResult:
         """One caller turn in text mode; returns livekit's ``RunResult`` (``.expect``)."""
