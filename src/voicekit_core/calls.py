@@ -42,6 +42,7 @@ class Disposition(str, Enum):
 
 
 def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
     return datetime.now(timezone.utc)
 
 
@@ -96,6 +97,8 @@ class CallContext:
 
 
 class TranscriptEntry(BaseModel):
+    """One spoken line: ``role`` (assistant/user), ``text``, ``at`` (UTC), and whether it was interrupted."""
+
     role: Literal["assistant", "user", "system"]
     text: str
     at: datetime
@@ -103,6 +106,8 @@ class TranscriptEntry(BaseModel):
 
 
 class ToolCallRecord(BaseModel):
+    """One tool call: ``name``, parsed ``arguments``, the ``output`` text the model saw, ``is_error``, ``at`` (UTC)."""
+
     name: str
     arguments: dict[str, Any]
     output: str
@@ -111,6 +116,8 @@ class ToolCallRecord(BaseModel):
 
 
 class DeliveryRecord(BaseModel):
+    """One plugin's post-call delivery: status (pending/delivered/failed), attempts, last error, result."""
+
     plugin: str
     status: Literal["pending", "delivered", "failed"]
     attempts: int = 0

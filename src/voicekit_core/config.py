@@ -153,6 +153,8 @@ class LeadsSection(StrictModel):
 
 
 class FlowQuestion(StrictModel):
+    """One ``[flow].questions`` entry: the answer's ``key`` and the question, optionally per language."""
+
     key: str = Field(description="what the answer fills, e.g. budget / authority / need / timeline")
     ask: Localized
 
@@ -273,6 +275,7 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def load_dotenv_beside(path: Path) -> None:
+    """Load ``.env`` next to the deployment file, if any; variables already set win."""
     env_file = path.parent / ".env"
     if env_file.is_file():
         from dotenv import load_dotenv

@@ -107,6 +107,7 @@ class Lead(BaseModel):
 
 
 def split_name(full: str) -> tuple[str, str]:
+    """``"Ada King Lovelace"`` -> ``("Ada", "King Lovelace")``; empty text -> two empty strings."""
     parts = full.strip().split(None, 1)
     if not parts:
         return "", ""

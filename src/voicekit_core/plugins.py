@@ -240,6 +240,7 @@ def _import_local(module_path: str, search_path: Path | None) -> ModuleType:
 
 
 def unknown_plugin_error(name: str, installed: dict[str, InstalledPlugin]) -> PluginError:
+    """A PluginError for ``name`` listing the installed and built-in plugins."""
     names = ", ".join(sorted(installed)) or "none"
     return PluginError(
         f"unknown plugin {name!r}: no entry point in group {ENTRY_POINT_GROUP!r} and no "

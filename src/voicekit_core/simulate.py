@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 
 class Expectations(BaseModel):
+    """``expect:`` in a caller script: the disposition and the tools that must succeed."""
+
     model_config = ConfigDict(extra="forbid")
     disposition: Disposition | None = None
     tools: list[str] = Field(default_factory=list)

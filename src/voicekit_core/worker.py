@@ -167,6 +167,7 @@ def make_server() -> Any:
 
 
 def missing_portaudio() -> bool:
+    """True when the PortAudio shared library (needed by `voicekit console`) is not installed."""
     return ctypes.util.find_library("portaudio") is None
 
 

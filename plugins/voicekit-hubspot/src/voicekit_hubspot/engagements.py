@@ -39,10 +39,12 @@ def call_title(report: CallReport) -> str:
 
 
 def note_marker(report: CallReport) -> str:
+    """The token put in the BANT note body so a re-delivery finds the note it made."""
     return f"voicekit-call-{report.call_id}"
 
 
 def task_subject(report: CallReport) -> str:
+    """The follow-up task's subject; it carries the call id, the idempotency key."""
     who = (report.lead or {}).get("name") or report.phone
     return f"Follow up with {who} (voicekit call {report.call_id})"
 

@@ -24,6 +24,7 @@ __all__ = ["NAME", "Target", "TransferFailed", "TransferSettings"]
 
 
 def settings_for(call) -> TransferSettings:
+    """The validated ``[plugins.transfer]`` settings of the call's deployment."""
     return call.config.plugin_settings(NAME)
 
 
