@@ -189,3 +189,12 @@ async def test_invalid_tool_arguments_return_a_tool_error_and_the_call_goes_on(e
     assert [c.is_error for c in calls] == [True, False]
     assert "authority" in calls[0].output
     assert run.report.disposition.value == "qualified"
+
+
+def test_dnc_lead_is_refused_before_any_call(example_copy):
+    result = CliRunner().invoke(
+        build_cli(), ["simulate", str(example_copy), "--lead-phone", "+12065550110"]
+    )
+    assert result.exit_code == 2
+    assert "call refused by tdx_sdr_local: +12065550110 is on the do-not-call list" in result.output
+    assert load_deployment(example_copy).journal.list() == []
