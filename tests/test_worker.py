@@ -59,3 +59,11 @@ def test_make_server_registers_the_agent_name_for_explicit_dispatch(example_copy
         assert server._entrypoint_fnc is worker.entrypoint
     finally:
         worker.current_deployment.cache_clear()
+
+
+def test_worker_imports_the_configured_provider_plugins_on_the_main_thread(example_copy):
+    from voicekit_core import load_deployment
+
+    imported = worker.import_provider_plugins(load_deployment(example_copy))
+    # the example names openai (realtime) and uses Silero VAD for voice calls
+    assert imported == ["livekit.plugins.openai", "livekit.plugins.silero"]
