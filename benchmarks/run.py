@@ -6,8 +6,11 @@
 2. Start-up: ``voicekit plugins`` wall time vs ``python -c "import livekit.agents"``
    (median of R runs each); ratio = voicekit / livekit import. Listing plugins should not
    import livekit at all, so the ratio is expected to be well below 1.
+3. Leads at scale (``benchmarks/leads.py``, in its own process): ``check``, ``leads`` and
+   ``simulate`` with N leads vs 1 lead, and their peak memory.
 
-Usage: ``nox -s bench`` or ``python benchmarks/run.py [--turns N] [--runs R]``.
+Usage: ``nox -s bench`` or ``python benchmarks/run.py [--turns N] [--runs R] [--leads-rows N]``
+(``--leads-rows 0`` skips 3).
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--leads-rows", type=int, default=100_000)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,6 +121,9 @@ def main() -> None:
     print(f"`python -c 'import livekit.agents'` median:    {import_time * 1000:8.1f} ms")
     print(f"`voicekit plugins` median:                     {plugins_time * 1000:8.1f} ms")
     print(f"start-up ratio voicekit plugins / import:      {plugins_time / import_time:8.3f}")
+    if args.leads_rows > 0:
+        leads = Path(__file__).with_name("leads.py")
+        subprocess.run([sys.executable, str(leads), "--rows", str(args.leads_rows)], check=True)
 
 
 if __name__ == "__main__":

@@ -356,8 +356,9 @@ def test_placeholder_error_in_localized_greeting(voicekit):
         'language = "es"\ngreeting = {en = "Hi {lead.first_name}", es = "Hola {foo.bar}"}',
     )
     error = load_error(voicekit, text)
+    # every language is checked (not only the agent's), each under its own key
     assert [(p.key, p.reason) for p in error.problems] == [
-        ("agent.greeting", "unknown placeholder {foo.bar}: use lead.*, campaign.* or agent.*")
+        ("agent.greeting.es", "unknown placeholder {foo.bar}: use lead.*, campaign.* or agent.*")
     ]
 
 
@@ -432,7 +433,7 @@ def test_unknown_provider(voicekit):
 def test_unknown_provider_in_a_chain_and_fallback(voicekit):
     error = load_error(voicekit, with_("[models]\nllm = ['scripted', 'nope:x']\nfallback = 'gone'"))
     assert [(p.key, p.value) for p in error.problems] == [
-        ("models.llm", "nope:x"),
+        ("models.llm[1]", "nope:x"),  # the list entry, as written
         ("models.fallback", "gone"),
     ]
 

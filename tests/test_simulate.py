@@ -198,3 +198,111 @@ def test_dnc_lead_is_refused_before_any_call(example_copy):
     assert result.exit_code == 2
     assert "call refused by tdx_sdr_local: +12065550110 is on the do-not-call list" in result.output
     assert load_deployment(example_copy).journal.list() == []
+
+
+# -- issue 9: errors name their real source; nothing journaled for a call never made --
+
+
+def _journal_is_empty(folder) -> bool:
+    return load_deployment(folder).journal.list() == []
+
+
+def _simulate(folder, *args):
+    return CliRunner().invoke(build_cli(), ["simulate", str(folder), *args])
+
+
+def test_bad_script_lead_phone_names_the_script_and_key(example_copy, tmp_path):
+    script = tmp_path / "bad_phone.yaml"
+    script.write_text("lead_phone: '+1 415 555 0101 ext. 23'\nturns: ['hi']\n")
+    result = _simulate(example_copy, "--script", str(script))
+    assert result.exit_code == 2, result.output
+    assert f"{script}: lead_phone = " in result.output
+    assert "has an extension (23)" in result.output
+    assert "--lead-phone" not in result.output
+    assert _journal_is_empty(example_copy)
+
+
+def test_bad_lead_phone_option_is_a_usage_error_naming_the_option(example_copy):
+    result = _simulate(example_copy, "--lead-phone", "(212) 555-CALL")
+    assert result.exit_code == 2
+    assert "--lead-phone" in result.output and "has letters (CALL)" in result.output
+    assert _journal_is_empty(example_copy)
+
+
+def test_allowed_extension_reaches_the_lead(example_copy, tmp_path):
+    toml = example_copy / "voicekit.toml"
+    toml.write_text(toml.read_text().replace("[leads]\n", "[leads]\nallow_extensions = true\n"))
+    report_path = tmp_path / "report.json"
+    result = _simulate(
+        example_copy, "--lead-phone", "+1 415 555 0101 x23", "--report", str(report_path)
+    )
+    assert result.exit_code == 0, result.output
+    lead = json.loads(report_path.read_text())["lead"]
+    assert (lead["phone"], lead["extension"], lead["first_name"]) == ("+14155550101", "23", "Dana")
+
+
+def test_a_plugin_value_error_is_not_blamed_on_lead_phone(example_copy):
+    (example_copy / "dnc.txt").write_text("call me maybe\n")  # the example plugin's input
+    result = _simulate(example_copy, "--lead-phone", "+14155550101")
+    assert result.exit_code == 2  # the plugin's own error, as what it is
+    assert "dnc.txt: line 1 = call me maybe: not a phone number" in result.output
+    assert "--lead-phone" not in result.output
+    assert _journal_is_empty(example_copy)
+
+
+def test_latin1_script_is_a_script_error_with_its_line(example_copy, tmp_path):
+    script = tmp_path / "latin1.yaml"
+    script.write_bytes("description: prueba\nturns:\n  - 'Sí, dígame'\n".encode("latin-1"))
+    result = _simulate(example_copy, "--script", str(script))
+    assert result.exit_code == 2
+    assert f"{script}: line 3: not UTF-8 text (byte 0xED); save it as UTF-8" in result.output
+    assert "Traceback" not in result.output
+    assert _journal_is_empty(example_copy)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("turns:\n  - 'hi'\n  -\t'x'\n\x00", "line 4"),
+        ("turns: [hi\n", "line 2"),
+        ("turns:\n\t- hi\n", "line 2"),
+    ],
+)
+def test_malformed_yaml_is_one_line_naming_the_line(tmp_path, text, where):
+    script = tmp_path / "bad.yaml"
+    script.write_text(text)
+    with pytest.raises(ScriptError) as info:
+        load_script(script)
+    message = str(info.value)
+    assert message.startswith(f"{script}: {where}: malformed YAML at column ")
+    assert "\n" not in message
+
+
+def test_broken_leads_file_exits_2_before_any_call(example_copy):
+    leads = example_copy / "leads.csv"
+    header, rest = leads.read_text().split("\n", 1)
+    leads.write_text(f"{header},phone\n{rest}")
+    result = _simulate(example_copy)
+    assert result.exit_code == 2
+    assert "LeadFileError" in result.output and "column 'phone' appears twice" in result.output
+    assert _journal_is_empty(example_copy)
+
+
+def test_simulate_reads_the_leads_file_only_up_to_its_lead(example_copy, tmp_path):
+    leads = example_copy / "leads.csv"
+    leads.write_text(leads.read_text() + 'Zed,"never closed\n')  # broken, after every lead
+    report_path = tmp_path / "report.json"
+    result = _simulate(example_copy, "--report", str(report_path))
+    assert result.exit_code == 0, result.output
+    assert json.loads(report_path.read_text())["lead"]["first_name"] == "Dana"
+
+
+def test_a_bad_row_for_the_called_number_is_noted(example_copy, tmp_path):
+    leads = example_copy / "leads.csv"
+    leads.write_text(leads.read_text().replace("dana.whitfield@brightline.example", "dana@"))
+    report_path = tmp_path / "report.json"
+    result = _simulate(example_copy, "--report", str(report_path))
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(report_path.read_text())
+    assert report["lead"]["source"] == "unknown"
+    assert any("row 2" in note and "email 'dana@'" in note for note in report["notes"])

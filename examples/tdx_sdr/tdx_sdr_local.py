@@ -1,18 +1,26 @@
 """The TDX SDR deployment's own plugin (enabled by module path in voicekit.toml).
 
 * ``qualify_prospect``: BANT answers -> qualified / nurture / disqualified, with reasons.
-* ``check_availability`` / ``schedule_meeting``: a local calendar (a JSON file under
-  ``.voicekit/``), registered as *fallback* tools, so voicekit-teams takes over when enabled.
+* ``check_availability`` / ``schedule_meeting``: a local calendar (an SQLite file under
+  ``.voicekit/``, safe for parallel calls in threads and processes), registered as
+  *fallback* tools, so voicekit-teams takes over when enabled.
 * ``call_instructions``: the lead's context for the prompt.
-* ``before_dial``: the deployment's DNC list, and calling hours (8:00-20:00 in the lead's
-  timezone) for live calls.
+* ``before_dial``: the deployment's DNC list (a bad line is an :class:`DncListError`
+  naming the file, line and value), and calling hours (8:00-20:00 in the lead's timezone)
+  for live calls.
 """
 
 # No `from __future__ import annotations`: livekit reads tool annotations at call time,
 # and RunContext is imported inside register_tools to keep livekit out of plugin listing.
 
+import asyncio
+import contextlib
 import json
+import os
+import sqlite3
+import stat
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Literal
@@ -20,7 +28,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from voicekit_core import Disposition, hookimpl, to_e164
+from voicekit_core import Disposition, hookimpl
+from voicekit_core.errors import InputError, Problem
+from voicekit_core.phones import PhonePolicy
 from voicekit_core.scheduling import Interval, WorkingHours, free_slots, parse_start, spoken_label
 
 NAME = "tdx_sdr_local"
@@ -36,7 +46,7 @@ class Settings(BaseModel):
     working_hours: tuple[time, time] = (time(9, 0), time(17, 0))
     meeting_minutes: int = Field(default=30, ge=15, le=120)
     notice_hours: float = Field(default=2, ge=0)
-    calendar_file: Path = Path(".voicekit/local_calendar.json")
+    calendar_file: Path = Path(".voicekit/local_calendar.sqlite3")
     dnc_file: Path = Path("dnc.txt")
     calling_hours: tuple[time, time] = (time(8, 0), time(20, 0))
     prospect_meeting_hours: tuple[time, time] = (time(8, 0), time(18, 0))
@@ -107,35 +117,132 @@ def qualify(
 # -- local calendar ------------------------------------------------------------------
 
 
-def _load_calendar(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return json.loads(path.read_text(encoding="utf-8"))
+class SlotTaken(Exception):
+    """The slot overlaps a booking another call made meanwhile."""
 
 
-def _save_calendar(path: Path, events: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(events, indent=2), encoding="utf-8")
-    tmp.replace(path)  # atomic: never a half-written calendar
+class LocalCalendar:
+    """The example's calendar: one SQLite file, safe for parallel calls in threads and
+    processes.
+
+    A booking is a row of ``events`` (``event_id``, ``transaction_id``, ``start`` and
+    ``end`` in UTC ISO 8601, the event as JSON); ``transaction_id`` (call id + slot) and
+    ``start`` are UNIQUE. :meth:`book` checks and inserts inside ``BEGIN IMMEDIATE``, which
+    takes SQLite's write lock on the file for every process using it, so two calls can
+    never book the same or overlapping slots, and SQLite's rollback journal means a crash
+    never leaves a half-written calendar. Waits up to ``timeout`` seconds for the lock.
+    The file is created 0600 and its folder, when created here, 0700.
+    """
+
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS events (
+            event_id TEXT PRIMARY KEY,
+            transaction_id TEXT NOT NULL UNIQUE,
+            start TEXT NOT NULL UNIQUE,
+            "end" TEXT NOT NULL,
+            event TEXT NOT NULL
+        )
+    """
+
+    def __init__(self, path: Path, *, timeout: float = 30.0):
+        self.path = path
+        self.timeout = timeout
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self._create_private()
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        try:
+            db.execute(self.SCHEMA)
+            yield db
+        finally:
+            db.close()
+
+    def _create_private(self) -> None:
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
+        mode = stat.S_IMODE(self.path.stat().st_mode)
+        if mode & 0o077:  # a calendar written by an older version, or by hand
+            with contextlib.suppress(PermissionError):
+                os.chmod(self.path, 0o600)
+
+    def events(self) -> list[dict]:
+        """Every booking, earliest first (the dicts :meth:`book` stored)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT event FROM events ORDER BY start").fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def busy(self) -> list[Interval]:
+        """The booked intervals (UTC)."""
+        with self._connect() as db:
+            rows = db.execute('SELECT start, "end" FROM events').fetchall()
+        return [Interval(parse_start(a), parse_start(b)) for a, b in rows]
+
+    def book(self, event: dict, *, is_free: Callable[[list[Interval]], bool]) -> tuple[dict, bool]:
+        """Store ``event`` (needs ``event_id``, ``transaction_id``, ``start``, ``end``)
+        unless its ``transaction_id`` is already booked; returns ``(stored event,
+        created)``. ``is_free(busy)`` is asked, under the write lock, whether the slot is
+        still free given every booking; raises :class:`SlotTaken` when it is not."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT event FROM events WHERE transaction_id = ?",
+                    (event["transaction_id"],),
+                ).fetchone()
+                if row is not None:
+                    db.execute("ROLLBACK")
+                    return json.loads(row[0]), False
+                busy = [
+                    Interval(parse_start(a), parse_start(b))
+                    for a, b in db.execute('SELECT start, "end" FROM events')
+                ]
+                if not is_free(busy):
+                    raise SlotTaken(event["start"])
+                db.execute(
+                    'INSERT INTO events (event_id, transaction_id, start, "end", event) '
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        event["event_id"],
+                        event["transaction_id"],
+                        event["start"],
+                        event["end"],
+                        json.dumps(event),
+                    ),
+                )
+                db.execute("COMMIT")
+            except sqlite3.IntegrityError:
+                db.execute("ROLLBACK")
+                raise SlotTaken(event["start"]) from None
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return event, True
 
 
-def _busy(events: list[dict]) -> list[Interval]:
-    return [Interval(parse_start(e["start"]), parse_start(e["end"])) for e in events]
+def calendar_for(call, settings: Settings) -> LocalCalendar:
+    return LocalCalendar(_path(call, settings.calendar_file))
 
 
-def _offer(call, settings: Settings, *, days_ahead: int, max_slots: int) -> list[Interval]:
-    events = _load_calendar(_path(call, settings.calendar_file))
+def _free_slots(call, settings: Settings, busy: list[Interval], **options) -> list[Interval]:
     return free_slots(
-        _busy(events),
+        busy,
         now=datetime.now(timezone.utc),
         hours=WorkingHours(settings.rep_timezone, *settings.working_hours),
         duration=timedelta(minutes=settings.meeting_minutes),
         notice=timedelta(hours=settings.notice_hours),
-        days_ahead=days_ahead,
-        max_slots=max_slots,
         attendee_hours=WorkingHours(_prospect_tz(call, settings), *settings.prospect_meeting_hours),
+        **options,
     )
+
+
+def _offer(call, settings: Settings, *, days_ahead: int, max_slots: int) -> list[Interval]:
+    busy = calendar_for(call, settings).busy()
+    return _free_slots(call, settings, busy, days_ahead=days_ahead, max_slots=max_slots)
 
 
 def _prospect_tz(call, settings: Settings) -> str:
@@ -208,7 +315,9 @@ def register_tools(register, call):
             raise ToolError("days_ahead must be 1-30 and max_slots 1-5")
         tz = _prospect_tz(context.userdata, settings)
         language = context.userdata.config.agent.language
-        slots = _offer(context.userdata, settings, days_ahead=days_ahead, max_slots=max_slots)
+        slots = await asyncio.to_thread(
+            _offer, context.userdata, settings, days_ahead=days_ahead, max_slots=max_slots
+        )
         return json.dumps(
             {
                 "timezone": tz,
@@ -237,15 +346,6 @@ def register_tools(register, call):
             raise ToolError(f"{exc}; use a start returned by check_availability") from None
         if "@" not in attendee_email:
             raise ToolError("I need the prospect's email address to send the invite")
-        path = _path(current, settings.calendar_file)
-        events = _load_calendar(path)
-        for event in events:
-            if event.get("transaction_id") == f"{current.call_id}:{begin.isoformat()}":
-                return json.dumps(event)  # a repeated tool call books once
-        free = _offer(current, settings, days_ahead=30, max_slots=60)
-        free_starts = {slot.start for slot in free}
-        if begin not in free_starts:
-            raise ToolError("that slot is not free any more; offer the next available slot")
         end = begin + timedelta(minutes=settings.meeting_minutes)
         tz = _prospect_tz(current, settings)
         event = {
@@ -258,7 +358,23 @@ def register_tools(register, call):
             "subject": topic or f"{current.config.campaign.name}: intro call",
             "join_url": None,
         }
-        _save_calendar(path, [*events, event])
+
+        def still_free(busy: list[Interval]) -> bool:
+            free = _free_slots(
+                current, settings, busy, days_ahead=30, max_slots=10_000, one_per_day=False
+            )
+            return begin in {slot.start for slot in free}
+
+        try:
+            event, created = await asyncio.to_thread(
+                calendar_for(current, settings).book, event, is_free=still_free
+            )
+        except SlotTaken:
+            raise ToolError(
+                "that slot is not free any more; offer the next available slot"
+            ) from None
+        if not created:
+            return json.dumps(event)  # a repeated tool call books once
         current.data["meeting"] = event
         current.set_disposition(Disposition.MEETING_BOOKED, event["label"])
         return json.dumps({"status": "booked", **event})
@@ -290,15 +406,47 @@ def call_instructions(call):
     return "\n".join(lines)
 
 
+class DncListError(InputError):
+    """The do-not-call list has lines that are not phone numbers (each :class:`Problem`
+    names the file, the line and the value)."""
+
+
+def load_dnc(path: Path, parse: Callable[[str], str]) -> set[str]:
+    """The E.164 numbers of a do-not-call file: one number per line in any format,
+    ``#`` starts a comment, blank lines are skipped. ``parse`` turns an entry into E.164
+    or raises ``ValueError`` with the reason (``before_dial`` uses the deployment's
+    ``[leads]`` phone policy, so entries read exactly as lead numbers do).
+
+    Raises :class:`DncListError` listing every line that is not a valid number, so a typo
+    stops the dialer with ``dnc.txt: line 4 = 12345: not a valid phone number for its region``
+    instead of a traceback (or, worse, silently calling a number the list meant to block).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DncListError([Problem(str(path), "", "", f"not UTF-8 text ({exc.reason})")]) from None
+    numbers: set[str] = set()
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        try:
+            numbers.add(parse(entry))
+        except ValueError as exc:
+            problems.append(Problem(str(path), f"line {number}", entry, str(exc)))
+    if problems:
+        raise DncListError(problems)
+    return numbers
+
+
 @hookimpl
 def before_dial(lead, call):
     settings = settings_for(call)
     dnc = _path(call, settings.dnc_file)
-    if dnc.is_file():
-        for line in dnc.read_text(encoding="utf-8").splitlines():
-            entry = line.split("#", 1)[0].strip()
-            if entry and to_e164(entry, call.config.leads.default_region) == lead.phone:
-                return f"{lead.phone} is on the do-not-call list ({dnc.name})"
+    policy = PhonePolicy.from_config(call.config)
+    if dnc.is_file() and lead.phone in load_dnc(dnc, lambda raw: policy.parse(raw).e164):
+        return f"{lead.phone} is on the do-not-call list ({dnc.name})"
     if call.mode == "live" and lead.timezone:
         local = datetime.now(ZoneInfo(lead.timezone)).time()
         opens, closes = settings.calling_hours

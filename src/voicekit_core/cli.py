@@ -18,7 +18,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from . import masking
 from .errors import VoicekitError
+from .redaction import redact
+from .render import shown as untrusted
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -32,18 +35,39 @@ class VoicekitGroup(click.Group):
             return super().invoke(ctx)
         except VoicekitError as exc:
             err_console.print(f"[bold red]error:[/] {type(exc).__name__}")
-            for line in str(exc).splitlines():
+            for line in masking.display_text(redact(str(exc))).splitlines():
                 err_console.print(f"  {line}", markup=False, soft_wrap=True)
             ctx.exit(2)
 
 
 @click.group(cls=VoicekitGroup)
 @click.option("-v", "--verbose", count=True, help="-v info logs, -vv debug logs")
+@click.option(
+    "--mask-pii/--no-mask-pii",
+    default=None,
+    help="Mask phones and emails in output (default: VOICEKIT_MASK_PII, else off).",
+)
 @click.version_option(package_name="voicekit-core")
-def cli(verbose: int) -> None:
+def cli(verbose: int, mask_pii: bool | None) -> None:
     """voicekit: AI phone agents from a config file and plugins."""
+    masking.set_enabled(mask_pii)
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:  # tracebacks from livekit or an SDK are for -vv, not for users
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_OneLineFormatter("%(levelname)s %(name)s: %(message)s"))
+
+
+class _OneLineFormatter(logging.Formatter):
+    """Log records without their traceback (the message already says what failed)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
 
 
 def _table(*headers: str) -> Table:
@@ -72,14 +96,15 @@ def check(config: Path) -> None:
     """Validate CONFIG and print it resolved, with secrets redacted."""
     deployment = _load(config)
     data = deployment.config.redacted()
-    console.print(f"[green]ok[/] {deployment.config.path}")
+    console.print(f"[green]ok[/] {untrusted(deployment.config.path)}")
     console.print_json(json.dumps(data, default=str))
     for warning in deployment.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", markup=True)
+        err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
     book = deployment.leads
     if book is not None:
-        book.raise_for_problems()
-        console.print(f"{len(book.leads)} leads in {book.path}")
+        summary = book.summarize(max_problems=50)  # one streamed pass, never all leads
+        summary.raise_for_problems()
+        console.print(f"{summary.valid} leads in {book.path}")
 
 
 @cli.command()
@@ -115,31 +140,75 @@ def plugins(hooks: bool, as_json: bool) -> None:
         return
     table = _table(*rows[0].keys())
     for row in rows:
-        table.add_row(*(", ".join(v) if isinstance(v, list) else v for v in row.values()))
+        table.add_row(
+            *(untrusted(", ".join(v) if isinstance(v, list) else v) for v in row.values())
+        )
     console.print(table)
+
+
+_LEADS_PAGE = 1000  # leads per table with --all (a table is held whole to size its columns)
 
 
 @cli.command()
 @config_argument
-def leads(config: Path) -> None:
-    """List the leads of CONFIG's CSV and report bad rows (exit 2 if any)."""
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="Show at most this many leads and bad rows (all are counted).",
+)
+@click.option("--all", "show_all", is_flag=True, help="Show every lead and every bad row.")
+def leads(config: Path, limit: int, show_all: bool) -> None:
+    """List the leads of CONFIG's CSV and report bad rows (exit 2 if any).
+
+    The file is streamed once: the first --limit leads are shown, then the counts and
+    the bad rows with their row numbers.
+    """
+    from .lead_csv import LeadSummary
+
     deployment = _load(config)
     book = deployment.leads
     if book is None:
         console.print("leads.source is 'none'")
         return
+    if show_all:
+        summary = LeadSummary(book.path)
+        page: list[Any] = []
+        for result in book.rows():
+            summary.add(result, max_problems=-1)
+            if result.lead is not None:
+                page.append(result.lead)
+                if len(page) == _LEADS_PAGE:
+                    _print_leads(page)
+                    page = []
+        if page or not summary.valid:
+            _print_leads(page)
+    else:  # one pass, in worker processes for large files
+        summary = book.summarize(max_leads=limit, max_problems=limit)
+        _print_leads(summary.leads)
+    shown = summary.valid if show_all else min(limit, summary.valid)
+    more = "" if shown == summary.valid else " (--limit N or --all to see more)"
+    console.print(
+        f"{summary.valid:,} leads, {summary.problem_count:,} bad rows in {untrusted(book.path)}; "
+        f"showing {shown:,}{more}"
+    )
+    summary.raise_for_problems()
+
+
+def _print_leads(leads: list[Any]) -> None:
     table = _table("phone", "name", "company", "title", "timezone", "email")
-    for lead in book.leads:
+    for lead in leads:
+        phone = masking.display_phone(lead.phone)
         table.add_row(
-            lead.phone,
-            lead.name,
-            lead.company,
-            lead.job_title,
-            lead.timezone or "",
-            lead.email or "",
+            untrusted(f"{phone} ext. {lead.extension}" if lead.extension else phone),
+            untrusted(lead.name),
+            untrusted(lead.company),
+            untrusted(lead.job_title),
+            untrusted(lead.timezone),
+            untrusted(masking.display_email(lead.email)),
         )
     console.print(table)
-    book.raise_for_problems()
 
 
 # -- simulate ------------------------------------------------------------------------
@@ -150,7 +219,9 @@ def leads(config: Path) -> None:
 @click.option(
     "--script", "script_path", type=click.Path(path_type=Path), help="Caller script (YAML)."
 )
-@click.option("--lead-phone", help="The lead to call, E.164 (+14155550123).")
+@click.option(
+    "--lead-phone", help="The lead to call, E.164 (+14155550123) or national in [leads] region."
+)
 @click.option(
     "--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON."
 )
@@ -166,35 +237,47 @@ def simulate(
     report_path: Path | None,
     offline: bool,
 ) -> None:
-    """Run an offline call: scripted caller turns through a real AgentSession."""
+    """Run an offline call: scripted caller turns through a real AgentSession.
+
+    Inputs are checked before the call is created (nothing is journaled for a call that
+    never started): a bad --lead-phone is a usage error, a bad script or leads file exits
+    2 naming the file.
+    """
+    from .phones import InvalidPhone, parse_deployment_phone
     from .render import print_call
     from .simulate import load_script, run_script
 
     deployment = _load(config)
+    if lead_phone is not None:
+        try:
+            parse_deployment_phone(lead_phone, deployment.config)
+        except InvalidPhone as exc:
+            raise click.BadParameter(
+                f"{lead_phone[:40]!r}: {exc}", param_hint="--lead-phone"
+            ) from None
     if script_path is None:
         script_path = deployment.config.base_dir / "scripts" / "qualified.yaml"
     script = load_script(script_path)
-    book = deployment.leads
-    if book is not None and book.problems:
-        for problem in book.problems:
-            err_console.print(f"[yellow]warning:[/] skipped {problem}", markup=True)
     for warning in deployment.warnings:
-        err_console.print(f"[yellow]warning:[/] {warning}", markup=True)
-    try:
-        run = asyncio.run(run_script(deployment, script, lead_phone=lead_phone, offline=offline))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--lead-phone") from None
+        err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
+    run = asyncio.run(run_script(deployment, script, lead_phone=lead_phone, offline=offline))
     report = run.report
     assert report is not None
     print_call(console, report, deployment)
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(report.model_dump_json(indent=2), encoding="utf-8")
-        console.print(f"report written to {report_path}")
+        from .files import write_private
+
+        from .redaction import redact
+
+        write_private(report_path, redact(report.model_dump_json(indent=2)))
+        console.print(f"report written to {untrusted(report_path)}")
+    if run.failure is not None:  # a model failed for good: the call is journaled as failed
+        err_console.print(f"call failed: {untrusted(run.failure)}")
+        sys.exit(1)
     unmet = script.unmet(report)
     if unmet:
         for problem in unmet:
-            err_console.print(f"[red]expectation failed:[/] {problem}")
+            err_console.print(f"[red]expectation failed:[/] {untrusted(problem)}")
         sys.exit(1)
 
 
@@ -214,14 +297,22 @@ def journal_list(config: Path, limit: int, as_json: bool) -> None:
     """The newest calls."""
     deployment = _load(config)
     if as_json:
-        click.echo(json.dumps([dict(row) for row in deployment.journal.list(limit)], indent=2))
+        rows = [dict(row) for row in deployment.journal.list(limit)]
+        for row in rows:
+            if row.get("phone"):
+                row["phone"] = masking.display_phone(row["phone"])
+        click.echo(json.dumps(rows, indent=2))
         return
     table = _table("call id", "phone", "disposition", "started (UTC)", "post-call")
     for row in deployment.journal.list(limit):
         pending = row["undelivered"] or 0
         status = f"{row['deliveries'] - pending}/{row['deliveries']} delivered"
         table.add_row(
-            row["call_id"], row["phone"], row["disposition"], row["started_at"][:19], status
+            untrusted(row["call_id"]),
+            untrusted(masking.display_phone(row["phone"])),
+            untrusted(row["disposition"]),
+            untrusted(row["started_at"][:19]),
+            status,
         )
     console.print(table)
 
@@ -251,21 +342,61 @@ def journal_show(call_id: str, config: Path, as_json: bool) -> None:
 )
 @click.option("--backoff", type=float, help="First backoff in seconds (default from [journal]).")
 def journal_retry(config: Path, attempts: int | None, backoff: float | None) -> None:
-    """Re-deliver every pending or failed post-call action, with backoff."""
-    from .delivery import retry_undelivered
+    """Re-deliver every pending or failed post-call action nobody else is running.
+
+    First imports reports saved in spill files and marks calls whose process died as
+    interrupted. Each delivery is claimed with a lease, so several retries (or a retry
+    and a live worker) can run at once without delivering anything twice. Exit 1 if a
+    delivery still fails.
+    """
+    from rich.markup import escape
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .delivery import import_spills, retry_undelivered
 
     deployment = _load(config)
-    outcomes = asyncio.run(
-        retry_undelivered(deployment, attempts=attempts, backoff_seconds=backoff)
-    )
+    spilled = import_spills(deployment)
+    if spilled:
+        console.print(f"imported {len(spilled)} report(s) from spill files")
+    recovered = deployment.journal.recover_interrupted(deployment.post_call_plugins())
+    if recovered:
+        console.print(f"recovered {len(recovered)} interrupted call(s) (marked interrupted)")
+    pending = len(deployment.journal.undelivered())
+    with Progress(
+        TextColumn("delivering"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=pending or None)
+
+        def progress(outcome, done: int, total: int) -> None:
+            state = "delivered" if outcome.delivered else "failed"
+            bar.update(task, completed=done, total=total, description=f"{outcome.plugin} {state}")
+
+        outcomes = asyncio.run(
+            retry_undelivered(
+                deployment, attempts=attempts, backoff_seconds=backoff, progress=progress
+            )
+        )
     if not outcomes:
         console.print("nothing to deliver")
+        return
     failed = 0
+    table = _table("call id", "plugin", "outcome")
     for call_id, plugin, delivered in outcomes:
-        console.print(
-            f"{call_id} {plugin}: {'[green]delivered[/]' if delivered else '[red]failed[/]'}"
+        record = next(
+            (d for d in deployment.journal.deliveries(call_id) if d.plugin == plugin), None
         )
+        detail = "[green]delivered[/]" if delivered else "[red]failed[/]"
+        if not delivered and record is not None and record.error:
+            detail += " " + escape(record.error[:120])
+        table.add_row(call_id, escape(plugin), detail)
         failed += not delivered
+    console.print(table)
+    console.print(f"{len(outcomes) - failed} delivered, {failed} failed")
     if failed:
         sys.exit(1)
 
@@ -285,7 +416,7 @@ def report(config: Path, as_json: bool) -> None:
     table = _table("metric", "value")
     table.add_row("calls", str(summary["calls"]))
     for disposition, count in summary["dispositions"].items():
-        table.add_row(f"  {disposition}", str(count))
+        table.add_row(f"  {untrusted(disposition)}", str(count))
     table.add_row("qualified", f"{summary['qualified']} ({summary['conversion']:.0%} of calls)")
     table.add_row("meetings booked", str(summary["meetings"]))
     latency = summary["median_latency_seconds"]
@@ -348,7 +479,7 @@ def _add_plugin_commands() -> None:
         try:
             pm.register_plugin(_load_entry_point(name), name)
         except VoicekitError as exc:
-            err_console.print(f"[yellow]warning:[/] {exc}")
+            err_console.print(f"[yellow]warning:[/] {untrusted(exc)}")
     pm.hook.register_commands(cli=cli)
 
 

@@ -3,8 +3,9 @@
 One file per deployment. Paths inside it are relative to the file. ``${VAR}`` (or
 ``${VAR:-default}``) anywhere in a string is replaced from the environment, after loading
 an optional ``.env`` beside the file (existing variables win). Values that came from the
-environment are secrets: they are redacted in ``voicekit check`` output and never appear
-in error messages.
+environment, and values under secret-looking keys (``*token*``, ``*secret*``...), are
+secrets: they are registered with :mod:`voicekit_core.redaction` when the file is parsed,
+shown as ``•••••• (${VAR})`` by ``voicekit check`` and never appear in error messages.
 
 See ``docs/config.md`` for every key.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +29,10 @@ from pydantic import (
     model_validator,
 )
 
+from .campaigns.settings import DialerSection
 from .errors import ConfigError, Problem
+from .redaction import REDACTED, redact, redact_data, register_secret
+from .strict import StrictModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,17 +41,11 @@ else:  # pragma: no cover
 
 CONFIG_FILENAME = "voicekit.toml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-(.*?))?\}")
-_SECRETISH = re.compile(r"(token|secret|password|api_key|apikey|credential)", re.I)
-REDACTED = "••••••"
+# keys whose values are secrets; "*_env" keys (api_key_env) name a variable, not a secret
+_SECRETISH = re.compile(r"(token|secret|password|api_key|apikey|credential)(?!\w*_env$)", re.I)
 
 Localized = str | dict[str, str]
 """A text, or a table of texts by language code (``{en = "...", es = "..."}``)."""
-
-
-class StrictModel(BaseModel):
-    """Base for config tables: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class AgentSection(StrictModel):
@@ -149,7 +148,29 @@ class LeadsSection(StrictModel):
 
     source: Literal["csv", "none"] = "csv"
     path: Path | None = None
-    default_region: str = Field(default="US", min_length=2, max_length=2)
+    default_region: str = Field(
+        default="US", description="ISO 3166 alpha-2 region phonenumbers knows, upper-cased"
+    )
+    allow_extensions: bool = Field(
+        default=False,
+        description="accept '+1 415 555 0101 ext. 23' (kept in lead.extension for DTMF)",
+    )
+    allow_vanity: bool = Field(
+        default=False, description="accept letters in numbers ('555-CALL'), read as digits"
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                "unknown phone region: use an ISO 3166 alpha-2 country code such as "
+                "US, GB, ES, MX or DE"
+            )
+        return region
 
 
 class FlowQuestion(StrictModel):
@@ -169,8 +190,23 @@ class FlowSection(StrictModel):
     transfer_tool: str = "transfer_call"
 
 
+class StoreSection(StrictModel):
+    """``[store]``: the one database holding the journal and campaigns.
+
+    ``url`` is a SQLAlchemy URL: ``sqlite:///relative/or/absolute.sqlite3`` (relative paths
+    are beside the deployment file) or ``postgresql+psycopg://user:pass@host/db`` when
+    dialers and workers run on several machines (``pip install 'voicekit-core[postgres]'``).
+    """
+
+    url: str = Field(default="sqlite:///.voicekit/voicekit.sqlite3", min_length=1)
+
+
 class JournalSection(StrictModel):
-    """``[journal]``: the SQLite call journal."""
+    """``[journal]``: post-call delivery retries, and the voicekit 0.1 journal file.
+
+    ``path`` is the SQLite journal voicekit 0.1 wrote; if it exists its calls are imported
+    into the store once. New calls are journaled in ``[store]``.
+    """
 
     path: Path = Path(".voicekit/journal.sqlite3")
     retry_attempts: int = Field(default=3, ge=1, le=20)
@@ -196,11 +232,15 @@ class DeploymentConfig(StrictModel):
     models: ModelsSection = Field(default_factory=ModelsSection)
     leads: LeadsSection = Field(default_factory=LeadsSection)
     flow: FlowSection = Field(default_factory=FlowSection)
+    store: StoreSection = Field(default_factory=StoreSection)
+    dialer: DialerSection = Field(default_factory=DialerSection)
     journal: JournalSection = Field(default_factory=JournalSection)
     plugins: PluginsSection = Field(default_factory=PluginsSection)
 
     _path: Path = PrivateAttr(default=Path(CONFIG_FILENAME))
     _secret_refs: dict[str, str] = PrivateAttr(default_factory=dict)
+    _secret_values: dict[str, str] = PrivateAttr(default_factory=dict)  # "${VAR}" -> value
+    _chain_lists: frozenset[str] = PrivateAttr(default=frozenset())  # kinds written as lists
     _plugin_settings: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
 
     @property
@@ -218,6 +258,11 @@ class DeploymentConfig(StrictModel):
         """``{dotted key: "${VAR}"}`` for every value that came from the environment."""
         return dict(self._secret_refs)
 
+    def model_key(self, kind: str, index: int = 0) -> str:
+        """The dotted key of one ``[models]`` entry as written in the file:
+        ``models.llm`` for a single model, ``models.llm[1]`` inside a list."""
+        return f"models.{kind}[{index}]" if kind in self._chain_lists else f"models.{kind}"
+
     def plugin_settings(self, name: str) -> Any:
         """The validated settings object of plugin ``name``; raises KeyError if it has none."""
         return self._plugin_settings[name]
@@ -229,9 +274,20 @@ class DeploymentConfig(StrictModel):
         return value.get(self.agent.language) or value.get("en") or ""
 
     def instructions_text(self) -> str:
-        """The raw instructions template (file contents, or the inline text)."""
+        """The raw instructions template (file contents, or the inline text).
+
+        Raises :class:`ConfigError` naming the file when it cannot be read or is not UTF-8.
+        """
         path = self.instructions_path()
-        return path.read_text(encoding="utf-8") if path else self.agent.instructions
+        if path is None:
+            return self.agent.instructions
+        try:
+            return path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            reason = f"{_decode_reason(exc)} (read for agent.instructions)"
+        except OSError as exc:
+            reason = f"cannot read: {exc.strerror} (read for agent.instructions)"
+        raise ConfigError([Problem(str(path), "", "", reason)])
 
     def instructions_path(self) -> Path | None:
         ref = self.agent.instructions.replace("{language}", self.agent.language)
@@ -240,7 +296,12 @@ class DeploymentConfig(StrictModel):
         return self.base_dir / ref
 
     def redacted(self) -> dict[str, Any]:
-        """The resolved config as a dict, secrets replaced by ``•••••• (${VAR})``."""
+        """The resolved config as a dict, secrets replaced by ``•••••• (${VAR})``.
+
+        Redacts by value over the whole dump (whatever shape a value took after
+        validation: a model table, a list, a plugin's settings), then every value under a
+        secret-looking key, then every other registered secret.
+        """
         data = self.model_dump(mode="json", exclude={"plugins"})
         plugins: dict[str, Any] = {"enable": list(self.plugins.enable)}
         for name, table in self.plugins.tables.items():
@@ -249,7 +310,8 @@ class DeploymentConfig(StrictModel):
         data["plugins"] = plugins
         for dotted, ref in self._secret_refs.items():
             _set_dotted(data, dotted, f"{REDACTED} ({ref})")
-        return _redact_secretish(data)
+        data = _replace_values(data, self._secret_values)
+        return redact_data(_redact_secretish(data))
 
 
 # -- loading -----------------------------------------------------------------------
@@ -266,12 +328,33 @@ def find_config(path: str | Path) -> Path:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error becomes a ConfigError with line and column."""
+    """Parse a TOML file. Raises :class:`ConfigError` naming the file for a syntax error
+    (with line and column), text that is not UTF-8 (with the byte offset; UTF-16 and binary
+    files) or a file that cannot be read."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), "", "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(str(path), "", "", _decode_reason(exc))]) from None
+    try:
+        return tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([Problem(str(path), "", "", f"malformed TOML: {exc}")]) from None
+
+
+def _decode_reason(exc: UnicodeDecodeError) -> str:
+    """A one-line reason for a file that is not UTF-8, naming the byte offset."""
+    data = exc.object
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "not UTF-8 text: it looks like UTF-16 (save it as UTF-8)"
+    line = data[: exc.start].count(b"\n") + 1
+    return (
+        f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}); "
+        "save it as UTF-8"
+    )
 
 
 def load_dotenv_beside(path: Path) -> None:
@@ -284,12 +367,17 @@ def load_dotenv_beside(path: Path) -> None:
 
 
 def interpolate_env(
-    data: Any, *, file: str, environ: dict[str, str] | os._Environ[str] | None = None
+    data: Any,
+    *,
+    file: str,
+    environ: Mapping[str, str] | None = None,
+    values: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, str], list[Problem]]:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``data``.
 
     Returns ``(new_data, {dotted_key: "${VAR}"}, problems)``; a variable that is unset
     and has no default is a problem naming the key and the variable (never a value).
+    ``values``, when given, is filled with ``{"${VAR}": value}`` for every variable used.
     """
     env = os.environ if environ is None else environ
     refs: dict[str, str] = {}
@@ -307,6 +395,8 @@ def interpolate_env(
             var, default = match.group(1), match.group(2)
             if var in env:
                 refs[dotted] = match.group(0)
+                if values is not None:
+                    values[f"${{{var}}}"] = env[var]
                 return env[var]
             if default is not None:
                 return default
@@ -323,7 +413,11 @@ def interpolate_env(
 def problems_from_validation(
     exc: ValidationError, *, file: str, prefix: str = "", secret_refs: dict[str, str] | None = None
 ) -> list[Problem]:
-    """Turn pydantic errors into Problems with dotted keys, hiding secret values."""
+    """Turn pydantic errors into Problems with dotted keys, hiding secret values.
+
+    The shown value and the reason (a validator may echo its input) are redacted by value
+    of every registered secret, besides the key-based hiding below.
+    """
     refs = secret_refs or {}
     problems = []
     for err in exc.errors():
@@ -331,7 +425,7 @@ def problems_from_validation(
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
         else:
-            reason = err["msg"].removeprefix("Value error, ")
+            reason = redact(err["msg"].removeprefix("Value error, "))
         if dotted in refs:
             shown = refs[dotted]
         elif any(ref.startswith((f"{dotted}.", f"{dotted}[")) for ref in refs):
@@ -341,7 +435,7 @@ def problems_from_validation(
         elif err["type"] == "missing":
             shown = ""
         else:
-            shown = _short_repr(err.get("input"))
+            shown = redact(_short_repr(err.get("input")))
         problems.append(Problem(file, dotted, shown, reason))
     return problems
 
@@ -374,7 +468,11 @@ def parse_config(
     Raises ConfigError listing every problem (unknown keys, bad values, unset variables).
     """
     file = str(path)
-    data, refs, problems = interpolate_env(data, file=file, environ=environ)
+    values: dict[str, str] = {}
+    data, refs, problems = interpolate_env(data, file=file, environ=environ, values=values)
+    for value in values.values():
+        register_secret(value)
+    _register_secretish(data)
     try:
         config = DeploymentConfig.model_validate(data)
     except ValidationError as exc:
@@ -384,6 +482,9 @@ def parse_config(
         raise ConfigError(problems)
     config._path = path
     config._secret_refs = refs
+    config._secret_values = values
+    models = data.get("models") if isinstance(data.get("models"), dict) else {}
+    config._chain_lists = frozenset(k for k, v in models.items() if isinstance(v, list))
     _resolve_paths(config)
     return config
 
@@ -461,17 +562,52 @@ def _short_repr(value: Any) -> str:
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = re.findall(r"[^.\[\]]+", dotted)
+    """Set ``data[dotted]`` if that path exists in ``data`` (a value can change shape in
+    validation: a model table becomes a list; then nothing is set)."""
     node: Any = data
-    for key in keys[:-1]:
-        node = node[int(key)] if isinstance(node, list) else node.get(key)
-        if node is None:
+    keys = re.findall(r"[^.\[\]]+", dotted)
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            if last:
+                node[int(key)] = value
+            node = node[int(key)]
+        elif isinstance(node, dict) and key in node:
+            if last:
+                node[key] = value
+            node = node[key]
+        else:
             return
-    last = keys[-1]
+
+
+def _replace_values(node: Any, secrets: dict[str, str]) -> Any:
+    """Every string of ``node`` holding a secret value (``secrets``: ``{"${VAR}": value}``)
+    replaced whole by ``•••••• (${VAR})``; a string that is exactly a secret is replaced
+    however short it is, a longer string only for values of 4 characters or more."""
+    if isinstance(node, dict):
+        return {k: _replace_values(v, secrets) for k, v in node.items()}
     if isinstance(node, list):
-        node[int(last)] = value
-    elif isinstance(node, dict) and last in node:
-        node[last] = value
+        return [_replace_values(v, secrets) for v in node]
+    if not isinstance(node, str) or not node or node.startswith(REDACTED):
+        return node
+    found = [
+        ref
+        for ref, value in secrets.items()
+        if value and (node == value or (len(value) >= 4 and value in node))
+    ]
+    return f"{REDACTED} ({', '.join(found)})" if found else node
+
+
+def _register_secretish(node: Any, key: str = "") -> None:
+    """Register every string under a secret-looking key (an inline token is a secret too)."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _register_secretish(v, str(k))
+    elif isinstance(node, list):
+        for v in node:
+            _register_secretish(v, key)
+    elif isinstance(node, str) and _SECRETISH.search(key):
+        register_secret(node)
 
 
 def _redact_secretish(node: Any, key: str = "") -> Any:
@@ -494,6 +630,7 @@ __all__ = [
     "Localized",
     "ModelRef",
     "ModelsSection",
+    "StoreSection",
     "StrictModel",
     "find_config",
     "parse_config",

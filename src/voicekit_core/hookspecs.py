@@ -21,7 +21,10 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .calls import CallContext, CallReport
+    from .campaigns.repo import Campaign
+    from .campaigns.runner import CampaignEvent
     from .config import DeploymentConfig
+    from .delivery_state import DeliveryState
     from .leads import Lead
     from .providers import ModelSelection, Provider
 
@@ -118,16 +121,23 @@ def call_ended(call: CallContext, report: CallReport) -> Awaitable[None] | None:
 
 
 @hookspec
-def post_call(report: CallReport, config: DeploymentConfig) -> Any | Awaitable[Any]:
+def post_call(
+    report: CallReport, config: DeploymentConfig, delivery: DeliveryState
+) -> Any | Awaitable[Any]:
     """Deliver a finished call somewhere (CRM logging, notifications). *Async-capable.*
 
     Called once per plugin per call, after the report is in the journal. Each plugin's
-    delivery is journaled separately: an exception marks that plugin's delivery ``failed``
-    (the others still run) and ``voicekit journal retry`` calls the same implementation
-    again later with the same report, so deliveries must be idempotent (use
-    ``report.call_id`` as the key). A returned JSON-able value is stored as the
-    delivery's result. Gets ``config`` rather than the live call because re-delivery
-    happens after the call is gone.
+    delivery is journaled separately and *claimed* (a lease with owner and expiry) while
+    it runs, so two ``voicekit journal retry`` processes never run the same delivery at
+    once. An exception marks that plugin's delivery ``failed`` (the others still run) and
+    a later retry calls the same implementation again with the same report.
+
+    Deliveries must not duplicate on partial success: record each created object's id
+    with ``delivery.save(key, id)`` (a :class:`voicekit_core.delivery_state.DeliveryState`,
+    written through to the journal at once) and skip steps whose id is already saved;
+    prefer the vendor's idempotent or unique-key form of a create. A returned JSON-able
+    value is stored as the delivery's result. Gets ``config`` rather than the live call
+    because re-delivery happens after the call is gone.
     """
 
 
@@ -147,4 +157,40 @@ def register_commands(cli: click.Group) -> None:
 
     Called when the CLI starts, for every *installed* plugin (entry point group
     ``voicekit``), before any deployment is loaded.
+    """
+
+
+@hookspec
+def register_lead_sources(register: Callable[..., None]) -> None:
+    """Offer lead lists a campaign can be created from (``voicekit campaign create CONFIG
+    --name N --from-source NAME:REF``).
+
+    Called when a campaign is created, for the deployment's plugins. ``register(name,
+    source, *, description="")`` takes a source name (``"hubspot"``) and a callable
+    ``source(config: DeploymentConfig, ref: str) -> Iterable[Lead | SourceItem]``: ``ref``
+    is the text after the colon (a list id, a campaign id; ``""`` if none was given). The
+    source streams: yield one :class:`~voicekit_core.leads.Lead` (E.164 phone) at a time,
+    fetching page by page, or a :class:`voicekit_core.campaigns.lead_sources.SourceItem`
+    naming the record and why it is not a lead (no phone, invalid number) or why it must not
+    be called (the CRM's own do-not-call flag). Raise
+    :class:`~voicekit_core.campaigns.lead_sources.LeadSourceError` for a failure that stops
+    the import (bad ``ref``, refused credentials); nothing is imported then. Two plugins
+    registering one name is an error.
+    """
+
+
+@hookspec
+def campaign_event(event: CampaignEvent, campaign: Campaign) -> Awaitable[None] | None:
+    """Something happened to a running campaign. *Async-capable.* Broadcast.
+
+    Called by the campaign runner (``voicekit campaign run``) in the dialer process:
+    ``event.kind`` is ``"started"`` (this runner took the campaign's lease),
+    ``"paused"`` (by a person or the circuit breaker; ``event.detail`` says why),
+    ``"completed"`` (every lead is final), ``"canceled"``, ``"attempt_ended"`` (one
+    dial attempt is over: ``event.lead_id``, ``event.attempt``, ``event.disposition``,
+    ``event.action``), and for a lead not dialed ``"skipped"`` (final: DNC, timezone
+    unknown) or ``"deferred"`` (calling hours, daily cap). ``event`` is a
+    :class:`voicekit_core.campaigns.runner.CampaignEvent`; ``campaign`` is the
+    :class:`voicekit_core.campaigns.repo.Campaign` row as it was then. Exceptions are
+    logged, not raised; keep it quick, the dialer waits for it.
     """

@@ -1,20 +1,47 @@
-"""Leads: who the agent is calling (or who is calling in), and the CSV lead source.
+"""Leads: who the agent is calling (or who is calling in), and how a CSV row becomes one.
 
-Phones are stored in E.164 (``+14155550123``), parsed with ``phonenumbers``; timezones are
-IANA names checked with ``zoneinfo``.
+Phones are stored in E.164 (``+14155550123``) and read with :mod:`voicekit_core.phones`
+(extensions and vanity letters refused unless the deployment allows them); timezones are
+IANA names checked with ``zoneinfo``. Reading the CSV file itself is
+:mod:`voicekit_core.lead_csv` (``LeadBook``, ``read_leads_csv``; still importable from here).
 """
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-from typing import Any
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
+from pydantic import validate_email as pydantic_validate_email
 
-from .errors import LeadFileError, Problem
+from .phones import MAX_EXTENSION_DIGITS, PhonePolicy, national_forms, to_e164
+
+if TYPE_CHECKING:
+    from .lead_csv import LeadBook, read_leads_csv
+
+__all__ = [
+    "DIALER_COLUMNS",
+    "Lead",
+    "LeadBook",
+    "lead_as_context",
+    "lead_from_row",
+    "national_forms",
+    "read_leads_csv",
+    "split_name",
+    "to_e164",
+]
 
 #: Columns of the dialer export format; any other column lands in ``Lead.extra``.
 DIALER_COLUMNS = (
@@ -27,38 +54,55 @@ DIALER_COLUMNS = (
     "resource_name",
 )
 
+# Validation context meaning "phone and extension come from parse_phone already".
+_PHONE_CHECKED = "voicekit_phone_checked"
+_EXTENSION = re.compile(rf"[0-9]{{1,{MAX_EXTENSION_DIGITS}}}")
+# An ASCII dot-atom local part: email_validator accepts it unchanged (see _fast_email).
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
-def to_e164(raw: str, default_region: str = "US") -> str:
-    """Normalise a phone number to E.164.
 
-    ``raw`` may be E.164 or a national form (``(415) 555-0123``) read in
-    ``default_region`` (ISO 3166 alpha-2). Raises ``ValueError`` if it is not a valid number.
-    """
+def __getattr__(name: str) -> Any:
+    # LeadBook and read_leads_csv live in lead_csv (which imports this module).
+    if name in ("LeadBook", "read_leads_csv"):
+        from . import lead_csv
+
+        return getattr(lead_csv, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@lru_cache(maxsize=4096)
+def _email_domain(domain: str) -> str | None:
+    """The normalised domain of ``a@domain`` as pydantic's ``EmailStr`` returns it, or
+    None if that address is invalid. Cached: leads share few company domains."""
     try:
-        parsed = phonenumbers.parse(raw, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not a phone number ({exc})") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValueError("not a valid phone number for its region")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        return pydantic_validate_email(f"a@{domain}")[1].rpartition("@")[2]
+    except ValueError:
+        return None
 
 
-def national_forms(e164: str) -> list[str]:
-    """The ways people store ``e164`` in CRMs: E.164, national, international, digits only."""
-    parsed = phonenumbers.parse(e164, None)
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    international = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    digits = "".join(ch for ch in national if ch.isdigit())
-    forms = [e164, national, international, digits, e164.lstrip("+")]
-    return list(dict.fromkeys(forms))
+def _fast_email(value: str) -> str | None:
+    """What ``EmailStr`` returns for ``value``, for the common shape (ASCII dot-atom
+    local part, ASCII domain), or None to let ``EmailStr`` decide. The domain (most of
+    the cost) is checked once per distinct domain; the local part of a dot-atom is kept
+    unchanged by email_validator; the lengths are its limits (64 and 254)."""
+    local, at, domain = value.rpartition("@")
+    if not at or len(local) > 64 or not domain.isascii() or not _DOT_ATOM.fullmatch(local):
+        return None
+    normalized = _email_domain(domain)
+    if normalized is None or len(local) + 1 + len(normalized) > 254:
+        return None
+    return f"{local}@{normalized}"
 
 
 class Lead(BaseModel):
     """A person the agent talks to.
 
-    ``phone`` is E.164; ``timezone`` an IANA name (``America/New_York``); ``extra`` holds
-    any other fields (CSV columns, CRM properties) as strings. ``source`` says where the
-    lead came from (``csv``, ``hubspot``...) and ``crm_id`` its id there.
+    ``phone`` is E.164 (given in another form it is read as a US number; extensions and
+    vanity letters are refused); ``extension`` the digits to send as DTMF once the
+    callee answers (``""`` for none; only from deployments with ``[leads]
+    allow_extensions = true``); ``timezone`` an IANA name (``America/New_York``);
+    ``extra`` holds any other fields (CSV columns, CRM properties) as strings. ``source``
+    says where the lead came from (``csv``, ``hubspot``...) and ``crm_id`` its id there.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -68,6 +112,7 @@ class Lead(BaseModel):
     company: str = ""
     job_title: str = ""
     phone: str
+    extension: str = ""
     email: EmailStr | None = None
     timezone: str | None = None
     owner: str = ""
@@ -78,8 +123,26 @@ class Lead(BaseModel):
 
     @field_validator("phone")
     @classmethod
-    def _phone_is_e164(cls, value: str) -> str:
+    def _phone_is_e164(cls, value: str, info: ValidationInfo) -> str:
+        if info.context and info.context.get(_PHONE_CHECKED):
+            return value  # lead_from_row read it with the deployment's policy
         return to_e164(value)
+
+    @field_validator("extension")
+    @classmethod
+    def _extension_is_digits(cls, value: str) -> str:
+        if value and not _EXTENSION.fullmatch(value):
+            raise ValueError(f"an extension is 1 to {MAX_EXTENSION_DIGITS} digits")
+        return value
+
+    @field_validator("email", mode="wrap")
+    @classmethod
+    def _email_fast(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        if isinstance(value, str):
+            fast = _fast_email(value)
+            if fast is not None:
+                return fast
+        return handler(value)
 
     @field_validator("timezone")
     @classmethod
@@ -89,7 +152,7 @@ class Lead(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {value!r}") from None
+            raise ValueError(f"unknown IANA timezone {_shown(value)}") from None
         return value
 
     @property
@@ -114,112 +177,60 @@ def split_name(full: str) -> tuple[str, str]:
     return parts[0], parts[1] if len(parts) > 1 else ""
 
 
-def lead_from_row(row: dict[str, str], *, default_region: str = "US") -> Lead:
-    """Build a Lead from one dialer-format CSV row. Raises ``ValueError`` with the reason."""
-    values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
-    if not values.get("phone"):
+def lead_from_row(
+    row: Mapping[str | None, str | None],
+    *,
+    default_region: str = "US",
+    policy: PhonePolicy | None = None,
+) -> Lead:
+    """Build a Lead from one dialer-format CSV row (column name -> text).
+
+    The phone is read with ``policy`` (default: ``default_region``, no extensions, no
+    vanity letters). Raises ``ValueError`` with a one-line reason naming the field and
+    its value (shortened): ``"phone '12345': not a valid phone number for its region"``.
+    """
+    policy = policy or PhonePolicy(default_region=default_region)
+    values = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    raw_phone = values.get("phone", "")
+    if not raw_phone:
         raise ValueError("phone: missing")
     try:
-        phone = to_e164(values["phone"], default_region)
+        phone = policy.parse(raw_phone)
     except ValueError as exc:
-        raise ValueError(f"phone {values['phone']!r}: {exc}") from None
+        raise ValueError(f"phone {_shown(raw_phone)}: {exc}") from None
     first, last = split_name(values.get("prospect_name", ""))
     extra = {k: v for k, v in values.items() if k not in DIALER_COLUMNS and v}
     if values.get("resource_name"):
         extra["resource_name"] = values["resource_name"]
+    data = {
+        "first_name": first,
+        "last_name": last,
+        "company": values.get("company_name", ""),
+        "job_title": values.get("job_title", ""),
+        "phone": phone.e164,
+        "extension": phone.extension,
+        "email": values.get("email") or None,
+        "timezone": values.get("timezone") or None,
+        "source": "csv",
+        "extra": extra,
+    }
     try:
-        return Lead(
-            first_name=first,
-            last_name=last,
-            company=values.get("company_name", ""),
-            job_title=values.get("job_title", ""),
-            phone=phone,
-            email=values.get("email") or None,
-            timezone=values.get("timezone") or None,
-            source="csv",
-            extra=extra,
-        )
+        return Lead.model_validate(data, context={_PHONE_CHECKED: True})
     except ValidationError as exc:
         reasons = []
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"])
-            reasons.append(
-                f"{field} {err.get('input')!r}: {err['msg'].removeprefix('Value error, ')}"
-            )
+            value = err.get("input")
+            shown = _shown(value) if isinstance(value, str) else repr(value)
+            reasons.append(f"{field} {shown}: {err['msg'].removeprefix('Value error, ')}")
         raise ValueError("; ".join(reasons)) from None
 
 
-class LeadBook:
-    """Leads read from a CSV file, indexed by E.164 phone; ``problems`` lists bad rows."""
-
-    def __init__(self, leads: list[Lead], problems: list[Problem], path: Path):
-        self.leads = leads
-        self.problems = problems
-        self.path = path
-        self._by_phone = {lead.phone: lead for lead in leads}
-
-    def get(self, phone: str) -> Lead | None:
-        return self._by_phone.get(phone)
-
-    def raise_for_problems(self) -> None:
-        if self.problems:
-            raise LeadFileError(self.problems)
-
-
-def read_leads_csv(path: Path, *, default_region: str = "US") -> LeadBook:
-    """Read a dialer-format CSV (``prospect_name,company_name,job_title,phone,email,
-    timezone,resource_name`` plus any extra columns).
-
-    Bad rows are kept out of the book and reported in ``LeadBook.problems`` with their
-    row number (the file's line, as a spreadsheet numbers it: the header is row 1, blank
-    lines count) and reason; duplicate phones are reported too. Raises
-    :class:`LeadFileError` if the file is missing, is not UTF-8 text or has no ``phone``
-    column.
-    """
-    shown = str(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise LeadFileError([Problem(shown, "", "", f"cannot read: {exc.strerror}")]) from None
-    leads: list[Lead] = []
-    problems: list[Problem] = []
-    with handle:
-        reader = csv.DictReader(handle)
-        try:
-            _read_rows(reader, shown, default_region, leads, problems)
-        except UnicodeDecodeError:
-            raise LeadFileError(
-                [Problem(shown, "", "", "not UTF-8 text (save it as 'CSV UTF-8')")]
-            ) from None
-    return LeadBook(leads, problems, path)
-
-
-def _read_rows(
-    reader: csv.DictReader,
-    shown: str,
-    default_region: str,
-    leads: list[Lead],
-    problems: list[Problem],
-) -> None:
-    seen: dict[str, int] = {}
-    if not reader.fieldnames or "phone" not in [f.strip() for f in reader.fieldnames]:
-        raise LeadFileError(
-            [Problem(shown, "header", ",".join(reader.fieldnames or []), "no 'phone' column")]
-        )
-    for row in reader:
-        rownum = reader.line_num  # the physical line: DictReader skips blank lines
-        try:
-            lead = lead_from_row(row, default_region=default_region)
-        except ValueError as exc:
-            problems.append(Problem(shown, f"row {rownum}", "", str(exc)))
-            continue
-        if lead.phone in seen:
-            problems.append(
-                Problem(shown, f"row {rownum}", lead.phone, f"same phone as row {seen[lead.phone]}")
-            )
-            continue
-        seen[lead.phone] = rownum
-        leads.append(lead)
+def _shown(value: str, limit: int = 60) -> str:
+    """``repr`` of a cell for messages, cut to ``limit`` characters."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value):,} characters)"
 
 
 def lead_as_context(lead: Lead) -> dict[str, Any]:

@@ -8,8 +8,13 @@ Three sources, one registration path:
 
 Built-ins are registered exactly like third-party plugins. Installed plugins are
 registered only when a deployment enables them by entry-point name. Set
-``VOICEKIT_TRACE_PLUGINS=1`` to log every hook call with its arguments and result.
-Nothing here imports livekit or a vendor SDK.
+``VOICEKIT_TRACE_PLUGINS=1`` to log every hook call (logger ``voicekit.plugins``) with the
+names of its arguments and each plugin's result, phones and emails masked and secrets
+redacted. Nothing here imports livekit or a vendor SDK.
+
+A plugin that cannot be loaded (a syntax error, an import failure, a hook implementation
+whose name or arguments match no spec) is a one-line :class:`PluginError` naming the plugin
+and the file and line at fault.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import inspect
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -30,11 +36,14 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginError
+from .masking import mask_text
+from .redaction import redact
 
 logger = logging.getLogger("voicekit.plugins")
 
 ENTRY_POINT_GROUP = "voicekit"
 TRACE_ENV = "VOICEKIT_TRACE_PLUGINS"
+_TRACE_LIMIT = 300  # characters of a traced result
 
 BUILTIN_PLUGINS: dict[str, str] = {
     "csv_leads": "voicekit_core.builtins.csv_leads",
@@ -46,6 +55,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "google": "voicekit_core.builtins.google",
     "deepgram": "voicekit_core.builtins.deepgram",
     "cartesia": "voicekit_core.builtins.cartesia",
+    "campaigns": "voicekit_core.builtins.campaigns",
+    "compliance": "voicekit_core.builtins.compliance",
 }
 
 
@@ -77,15 +88,66 @@ def installed_plugins() -> dict[str, InstalledPlugin]:
     return found
 
 
+def shown_value(value: Any) -> str:
+    """``repr(value)`` for a trace line: phones and emails masked, secrets redacted,
+    at most ``_TRACE_LIMIT`` characters."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<unprintable {type(value).__name__}>"
+    text = redact(mask_text(text))
+    return text if len(text) <= _TRACE_LIMIT else text[: _TRACE_LIMIT - 1] + "…"
+
+
+class _TraceLogger:
+    """Takes the place of pluggy's ``pm.trace``: ``pm.trace(message, *args)`` logs to
+    ``voicekit.plugins`` (``%`` formatting, values masked and redacted) when tracing is on,
+    and still feeds pluggy's own tracer (``root``, ``get`` are pluggy's).
+
+    pluggy sets ``self.trace`` on every manager, so a ``trace`` method would be shadowed.
+    """
+
+    def __init__(self, inner: Any, enabled: bool):
+        self._inner = inner
+        self.enabled = enabled
+        self.root = inner.root
+
+    def get(self, name: str) -> Any:
+        return self._inner.get(name)
+
+    def __call__(self, *args: object) -> None:
+        if self.enabled and args and isinstance(args[0], str):
+            logger.info(args[0], *[_clean(a) for a in args[1:]])
+        self._inner(*args)
+
+
+def _clean(value: object) -> str:
+    """A trace argument: text masked and redacted as is, anything else as :func:`shown_value`."""
+    if isinstance(value, str):
+        return redact(mask_text(value))
+    return shown_value(value)
+
+
 class VoicekitPluginManager(pluggy.PluginManager):
-    """A pluggy manager with voicekit's specs and helpers for async-capable hooks."""
+    """A pluggy manager with voicekit's specs and helpers for async-capable hooks.
+
+    With ``VOICEKIT_TRACE_PLUGINS=1``, every hook call (``pm.hook.NAME(...)`` and the
+    helpers below) is logged at INFO on ``voicekit.plugins``; ``pm.trace(message, *args)``
+    adds a line of one's own.
+    """
 
     def __init__(self) -> None:
         super().__init__("voicekit")
         self.add_hookspecs(hookspecs)
-        self._trace = os.environ.get(TRACE_ENV, "").lower() in {"1", "true", "yes"}
-        if self._trace:
+        tracing = os.environ.get(TRACE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+        self.trace = _TraceLogger(self.trace, tracing)  # type: ignore[misc]  # Final in pluggy
+        if tracing:
             self.add_hookcall_monitoring(self._before_hook, self._after_hook)
+
+    @property
+    def tracing(self) -> bool:
+        """Whether hook calls are logged (``VOICEKIT_TRACE_PLUGINS``)."""
+        return bool(getattr(self.trace, "enabled", False))
 
     # -- tracing ---------------------------------------------------------------
     @staticmethod
@@ -97,35 +159,66 @@ class VoicekitPluginManager(pluggy.PluginManager):
     def _after_hook(outcome: Any, hook_name: str, impls: Any, kwargs: dict[str, Any]) -> None:
         exc = outcome.exception
         if exc is not None:
-            logger.info("hook %s raised %r", hook_name, exc)
+            logger.info("hook %s raised %s", hook_name, shown_value(exc))
         else:
-            logger.info("hook %s returned %r", hook_name, outcome.get_result())
-
-    def trace(self, message: str, *args: Any) -> None:
-        if self._trace:
-            logger.info(message, *args)
+            logger.info("hook %s returned %s", hook_name, shown_value(outcome.get_result()))
 
     # -- registration ------------------------------------------------------------
     def register_plugin(self, plugin: object, name: str) -> None:
-        """Register ``plugin`` under ``name``; unknown hook names fail here, not later."""
+        """Register ``plugin`` under ``name``. Raises a one-line :class:`PluginError` for a
+        hook implementation whose name or arguments match no spec (here, not later)."""
         if self.has_plugin(name):
             return
-        self.register(plugin, name=name)
+        try:
+            self.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(self._validation_message(plugin, name, exc)) from None
         try:
             self.check_pending()
         except pluggy.PluginValidationError as exc:
             self.unregister(name=name)
-            raise PluginError(f"plugin {name!r}: {exc}") from exc
+            raise PluginError(self._validation_message(plugin, name, exc)) from None
+
+    def _validation_message(
+        self, plugin: object, name: str, exc: pluggy.PluginValidationError
+    ) -> str:
+        """One line: the plugin, the hook implementation at fault with its file:line, and
+        what the spec offers."""
+        for attr in dir(plugin):
+            opts = self.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            function = getattr(plugin, attr)
+            where = _where(function)
+            spec = getattr(getattr(self.hook, attr, None), "spec", None)
+            if spec is None:
+                return (
+                    f"plugin {name!r}: {attr}() at {where} is not a voicekit hook "
+                    "(see docs/hooks.md for the hook names)"
+                )
+            unknown = [
+                a for a in _argnames(function) if a not in (*spec.argnames, *spec.kwargnames)
+            ]
+            if unknown:
+                return (
+                    f"plugin {name!r}: {attr}() at {where} takes {', '.join(map(repr, unknown))}, "
+                    f"which the hook does not provide; it provides: {', '.join(spec.argnames)}"
+                )
+        return f"plugin {name!r}: " + " ".join(str(exc).split())
 
     # -- calling ---------------------------------------------------------------
     def impls_in_call_order(self, hook_name: str) -> list[pluggy.HookImpl]:
         """Implementations of ``hook_name`` in the order pluggy would call them."""
         return list(reversed(getattr(self.hook, hook_name).get_hookimpls()))
 
-    @staticmethod
-    def call_impl(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
-        """Call one implementation with only the arguments it declares."""
-        return impl.function(*[kwargs[name] for name in impl.argnames])
+    def call_impl(self, impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+        """Call one implementation with only the arguments it declares (traced)."""
+        hook_name = impl.opts.get("specname") or impl.function.__name__
+        self.trace("hook %s -> %s(%s)", hook_name, impl.plugin_name, ", ".join(impl.argnames))
+        result = impl.function(*[kwargs[name] for name in impl.argnames])
+        if not inspect.isawaitable(result):
+            self.trace("hook %s: %s returned %s", hook_name, impl.plugin_name, shown_value(result))
+        return result
 
     async def acall_first(self, hook_name: str, **kwargs: Any) -> Any:
         """Like a ``firstresult`` hook call, awaiting awaitable answers."""
@@ -133,7 +226,9 @@ class VoicekitPluginManager(pluggy.PluginManager):
             result = self.call_impl(impl, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
-            self.trace("hook %s: %s returned %r", hook_name, impl.plugin_name, result)
+                self.trace(
+                    "hook %s: %s returned %s", hook_name, impl.plugin_name, shown_value(result)
+                )
             if result is not None:
                 return result
         return None
@@ -149,10 +244,12 @@ class VoicekitPluginManager(pluggy.PluginManager):
                 result = self.call_impl(impl, **kwargs)
                 if inspect.isawaitable(result):
                     result = await result
+                    self.trace(
+                        "hook %s: %s returned %s", hook_name, impl.plugin_name, shown_value(result)
+                    )
             except Exception:
                 logger.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
                 continue
-            self.trace("hook %s: %s returned %r", hook_name, impl.plugin_name, result)
             results.append((impl.plugin_name, result))
         return results
 
@@ -178,6 +275,37 @@ def _import(module_path: str, *, what: str) -> ModuleType:
         return importlib.import_module(module_path)
     except ImportError as exc:
         raise PluginError(f"{what}: cannot import {module_path!r}: {exc}") from exc
+    except Exception as exc:
+        raise PluginError(f"{what}: {import_failure(exc)}") from None
+
+
+def import_failure(exc: BaseException) -> str:
+    """One line for an exception raised while importing a plugin module: a syntax error
+    as ``file:line: message``, anything else with the file and line that raised it."""
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else f"line {exc.lineno}"
+        return f"syntax error at {where}: {exc.msg}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+    return redact(f"import failed{where}: {type(exc).__name__}: {exc}")
+
+
+def _argnames(function: Any) -> list[str]:
+    """The parameters a hook implementation asks for (``self`` excluded, as pluggy does)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.name != "self"]
+
+
+def _where(function: Any) -> str:
+    """``file:line`` of a function (``?`` when unknown)."""
+    try:
+        code = inspect.unwrap(function).__code__
+    except AttributeError:
+        return "?"
+    return f"{code.co_filename}:{code.co_firstlineno}"
 
 
 def _load_entry_point(name: str) -> object:
@@ -186,7 +314,10 @@ def _load_entry_point(name: str) -> object:
             try:
                 return ep.load()
             except Exception as exc:
-                raise PluginError(f"plugin {name!r} ({ep.value}) failed to load: {exc}") from exc
+                reason = import_failure(exc) if isinstance(exc, SyntaxError) else redact(str(exc))
+                raise PluginError(
+                    f"plugin {name!r} ({ep.value}) failed to load: {reason}"
+                ) from None
     raise KeyError(name)
 
 
@@ -235,8 +366,10 @@ def _import_local(module_path: str, search_path: Path | None) -> ModuleType:
         return importlib.import_module(module_path)
     except ModuleNotFoundError as exc:
         if exc.name and module_path.startswith(exc.name):
-            raise unknown_plugin_error(module_path, installed_plugins()) from exc
-        raise PluginError(f"plugin {module_path!r} failed to import: {exc}") from exc
+            raise unknown_plugin_error(module_path, installed_plugins()) from None
+        raise PluginError(f"plugin {module_path!r} failed to import: {exc}") from None
+    except Exception as exc:
+        raise PluginError(f"plugin {module_path!r}: {import_failure(exc)}") from None
 
 
 def unknown_plugin_error(name: str, installed: dict[str, InstalledPlugin]) -> PluginError:

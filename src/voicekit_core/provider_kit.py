@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -48,6 +48,38 @@ def load_livekit_plugin(module: str, extra: str) -> ModuleType:
         ) from None
 
 
+class OptionError(NamedTuple):
+    """One rejected ``[models]`` option: ``option`` dotted (``modalities.0``), ``reason``
+    without the value, the rejected ``value`` (None when ``unknown``)."""
+
+    option: str
+    reason: str
+    value: Any
+    unknown: bool
+
+
+def allowed_options(model: type[BaseModel]) -> str:
+    """The option names ``model`` accepts, comma separated (``"none"`` if it takes none)."""
+    return ", ".join(sorted(model.model_fields)) or "none"
+
+
+def option_errors(model: type[BaseModel], options: dict[str, Any]) -> list[OptionError]:
+    """Each option ``model`` rejects (unknown names and bad values); empty if all are valid."""
+    try:
+        model.model_validate(options)
+    except ValidationError as exc:
+        return [
+            OptionError(
+                option=".".join(str(p) for p in err["loc"]) or "(options)",
+                reason=err["msg"].removeprefix("Value error, "),
+                value=None if err["type"] == "extra_forbidden" else err.get("input"),
+                unknown=err["type"] == "extra_forbidden",
+            )
+            for err in exc.errors()
+        ]
+    return []
+
+
 def parse_options(model: type[OptionsT], ref: ModelRef, kind: str) -> OptionsT:
     """Validate ``ref.options`` against ``model`` (extra="forbid").
 
@@ -55,18 +87,16 @@ def parse_options(model: type[OptionsT], ref: ModelRef, kind: str) -> OptionsT:
     unknown options, the allowed ones. Values are not echoed (a misplaced key could be a
     secret).
     """
-    try:
-        return model.model_validate(ref.options)
-    except ValidationError as exc:
-        allowed = ", ".join(sorted(model.model_fields))
-        reasons = []
-        for err in exc.errors():
-            option = ".".join(str(p) for p in err["loc"]) or "(options)"
-            if err["type"] == "extra_forbidden":
-                reasons.append(f"unknown option {option!r} (allowed: {allowed})")
-            else:
-                reasons.append(f"option {option!r}: {err['msg']}")
-        raise PluginError(f"model {ref} ({kind}): " + "; ".join(reasons)) from None
+    errors = option_errors(model, ref.options)
+    if errors:
+        reasons = [
+            f"unknown option {e.option!r} (allowed: {allowed_options(model)})"
+            if e.unknown
+            else f"option {e.option!r}: {e.reason}"
+            for e in errors
+        ]
+        raise PluginError(f"model {ref} ({kind}): " + "; ".join(reasons))
+    return model.model_validate(ref.options)
 
 
 def read_api_key(env_var: str, ref: ModelRef) -> str:

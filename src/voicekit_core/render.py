@@ -1,17 +1,26 @@
-"""Pretty terminal output of a call (rich)."""
+"""Pretty terminal output of a call (rich).
+
+Everything a call carries (lead fields, caller and agent lines, tool arguments and outputs,
+notes, delivery errors) is untrusted text: it goes through :func:`shown`, which escapes
+rich markup (``[/]``, ``[bold]``, ``[link=...]`` print as written) and masks phones and
+emails when masking is on (:mod:`voicekit_core.masking`).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from .calls import CallReport
+from .masking import display_phone, display_text
+from .redaction import redact
 
 if TYPE_CHECKING:
+    from .calls import CallReport
     from .deployment import Deployment
 
 _ROLE_STYLE = {"assistant": "bold cyan", "user": "bold green"}
@@ -21,16 +30,24 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def shown(value: Any, limit: int | None = None) -> str:
+    """Untrusted ``value`` as rich markup that prints it literally: secrets redacted,
+    phones and emails masked when masking is on, cut to ``limit`` characters, escaped."""
+    text = display_text(redact("" if value is None else str(value)))
+    return escape(_short(text, limit) if limit else text)
+
+
 def print_call(console: Console, report: CallReport, deployment: Deployment | None = None) -> None:
     """Lead, transcript with tool calls in order, outcome, deliveries and journal id."""
     lead = report.lead or {}
-    who = lead.get("name") or "unknown caller"
-    source = lead.get("source") or "?"
+    who = shown(lead.get("name") or "unknown caller")
+    source = shown(lead.get("source") or "?")
     console.print(
         Panel.fit(
-            f"[bold]{who}[/] {lead.get('job_title', '')} @ {lead.get('company', '')}\n"
-            f"{report.phone} · {lead.get('timezone', 'timezone unknown')} · lead source: {source}",
-            title=f"{report.direction} call · {report.agent_name}",
+            f"[bold]{who}[/] {shown(lead.get('job_title', ''))} @ {shown(lead.get('company', ''))}\n"
+            f"{escape(display_phone(report.phone))} · "
+            f"{shown(lead.get('timezone', 'timezone unknown'))} · lead source: {source}",
+            title=f"{shown(report.direction)} call · {shown(report.agent_name)}",
         )
     )
     events = [(e.at, "say", e) for e in report.transcript] + [
@@ -40,22 +57,27 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
     for _, kind, event in events:
         if kind == "say":
             label = "Agent" if event.role == "assistant" else "Caller"
-            console.print(f"[{_ROLE_STYLE.get(event.role, '')}]{label}:[/] {event.text}")
+            style = _ROLE_STYLE.get(event.role, "")
+            console.print(
+                f"[{style}]{label}:[/] {shown(event.text)}"
+                if style
+                else f"{label}: {shown(event.text)}"
+            )
         else:
             style = "red" if event.is_error else "magenta"
-            console.print(
-                f"  [{style}]↳ tool {event.name}[/]({json.dumps(event.arguments, ensure_ascii=False)})"
-            )
-            console.print(f"  [{style}]  → {_short(event.output)}[/]", markup=True)
+            arguments = json.dumps(event.arguments, ensure_ascii=False)
+            console.print(f"  [{style}]↳ tool {shown(event.name)}[/]({shown(arguments)})")
+            console.print(f"  [{style}]  → {shown(event.output, 160)}[/]")
     table = Table(show_header=False, box=None)
-    table.add_row("disposition", f"[bold]{report.disposition.value}[/]")
+    table.add_row("disposition", f"[bold]{shown(report.disposition.value)}[/]")
     if report.disposition_reason:
-        table.add_row("reason", _short(report.disposition_reason))
+        table.add_row("reason", shown(report.disposition_reason, 160))
     if report.qualification:
         q = report.qualification
-        table.add_row("qualification", f"{q.get('status')}: " + "; ".join(q.get("reasons", [])))
+        reasons = "; ".join(str(r) for r in q.get("reasons", []))
+        table.add_row("qualification", shown(f"{q.get('status')}: {reasons}"))
     if report.models:
-        table.add_row("models", report.models.get("reason", ""))
+        table.add_row("models", shown(report.models.get("reason", "")))
     metrics = report.metrics
     if metrics:
         latency = [
@@ -74,15 +96,17 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
             counts = ", ".join(
                 f"{k}={v}" for k, v in usage.items() if k not in ("type", "provider", "model")
             )
-            table.add_row("usage", f"{usage.get('provider')}:{usage.get('model')} {counts}".strip())
+            table.add_row(
+                "usage", shown(f"{usage.get('provider')}:{usage.get('model')} {counts}".strip())
+            )
         table.add_row("estimated cost", f"${metrics.get('estimated_cost_usd', 0):.4f}")
     for note in report.notes:
-        table.add_row("note", note)
+        table.add_row("note", shown(note))
     for delivery in report.post_call:
         status = delivery.status + (f" ({_short(delivery.error, 80)})" if delivery.error else "")
-        table.add_row(f"post-call {delivery.plugin}", status)
+        table.add_row(f"post-call {shown(delivery.plugin)}", shown(status))
     table.add_row("duration", f"{report.duration_seconds:.1f} s")
-    table.add_row("journal id", report.call_id)
+    table.add_row("journal id", shown(report.call_id))
     if deployment is not None:
-        table.add_row("journal", str(deployment.journal.path))
+        table.add_row("journal", shown(deployment.journal.path))
     console.print(Panel(table, title="outcome"))

@@ -1,11 +1,35 @@
 """A fake LiveKit server for offline tests: Twirp over HTTP on 127.0.0.1, protobuf bodies.
 
-The real ``livekit-api`` client talks to it unchanged. It verifies every bearer JWT with
-``api.TokenVerifier`` (401 with LiveKit-like messages for an unknown key, a bad signature
-or an expired token), decodes requests with ``<Request>.FromString``, keeps rooms,
-dispatches, trunks and dispatch rules in memory, and answers protobuf or Twirp JSON
-errors (``{"code", "msg", "meta"}``). It runs in its own thread and event loop, so it
-serves both async tests and synchronous ``CliRunner`` tests::
+The real ``livekit-api`` client talks to it unchanged. It decodes requests with
+``<Request>.FromString``, keeps rooms, dispatches, trunks and dispatch rules in memory, and
+answers protobuf or Twirp JSON errors (``{"code", "msg", "meta"}``). It runs in its own
+thread and event loop, so it serves both async tests and synchronous ``CliRunner`` tests.
+
+Authentication answers exactly as livekit-server does (``pkg/service/auth.go``,
+``APIKeyAuthMiddleware`` -> ``HandleError`` in ``pkg/service/utils.go``, which writes
+``err.Error()`` as a **plain-text** 401 body that ``livekit-api`` cannot parse, so the
+client sees ``ServerError(code="unknown", message="", status=401)``):
+
+=========================================  ===================================================
+token problem                              401 body (``text/plain; charset=utf-8``)
+=========================================  ===================================================
+header not ``Bearer ...``                  ``invalid authorization header. Must start with Bearer ``
+not a JWT                                  ``invalid authorization token``
+``iss`` is not a known key                 ``invalid API key``
+wrong secret                               ``invalid authorization token: token signature is
+                                           invalid: signature is invalid``
+``exp`` + 60 s leeway passed               ``invalid authorization token: token has invalid
+                                           claims: token is expired``
+``nbf`` - 60 s leeway not reached          ``... token has invalid claims: token is not valid yet``
+=========================================  ===================================================
+
+(golang-jwt v5 messages, as pinned by livekit/protocol's ``auth/verifier.go``.) A valid
+token without the grant a method needs gets Twirp JSON ``401 {"code": "unauthenticated",
+"msg": "permissions denied"}`` (``twirpAuthError``). ``clock_offset`` (seconds) moves the
+server's clock: tokens are judged by it and every reply's ``Date`` header shows it.
+``http_failure = (503, "upstream connect error")`` makes every request fail with that
+status and plain-text body (a proxy or load balancer in trouble). ``GET /`` answers
+``OK`` like livekit-server's health check::
 
     with FakeLiveKit() as lk:
         lk.dial_failures["+14155550123"] = (486, "Busy Here")
@@ -20,6 +44,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +65,10 @@ class Recorded:
     claims: Any
 
 
+class _AuthRejected(Exception):
+    """livekit-server's auth middleware refused the token; ``str()`` is the 401 body."""
+
+
 class TwirpFailure(Exception):
     """Raise from a handler to answer a Twirp JSON error."""
 
@@ -55,6 +84,12 @@ class FakeLiveKit:
     ``dial_failures`` / ``transfer_failures`` map a number (``"+1..."``) or a transfer
     target (``"tel:+1..."``) to ``(sip_status_code, sip_status)``; those requests fail with
     a Twirp error carrying ``sip_status_code`` metadata (the client raises ``SipCallError``).
+    ``other_keys`` maps more API keys to their secrets (all are accepted).
+    ``dial_delays`` maps a number to the seconds ``CreateSIPParticipant`` takes before it
+    answers or fails (a slow pick-up; other requests are served meanwhile).
+    ``on_answer(request)`` is called with each ``CreateSIPParticipantRequest`` the fake
+    answers, in the server's thread before it replies: a test can play the worker there
+    (journal the call's report under the job metadata's ``call_id``).
     """
 
     api_key: str = DEFAULT_KEY
@@ -68,6 +103,11 @@ class FakeLiveKit:
     dispatch_rules: list[Any] = field(default_factory=list)
     dial_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
     transfer_failures: dict[str, tuple[int, str]] = field(default_factory=dict)
+    other_keys: dict[str, str] = field(default_factory=dict)
+    clock_offset: float = 0.0
+    http_failure: tuple[int, str] | None = None
+    dial_delays: dict[str, float] = field(default_factory=dict)
+    on_answer: Callable[[Any], None] | None = None
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -128,7 +168,12 @@ class FakeLiveKit:
     async def _serve(self) -> None:
         from aiohttp import web
 
-        app = web.Application()
+        @web.middleware
+        async def server_clock(request: Any, handler: Any) -> Any:
+            return await self._server_clock(request, handler)
+
+        app = web.Application(middlewares=[server_clock])
+        app.router.add_get("/", self._health)
         app.router.add_post("/twirp/livekit.{service}/{method}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -150,6 +195,32 @@ class FakeLiveKit:
         return f"{prefix}_{next(self._ids):04d}"
 
     # -- HTTP ----------------------------------------------------------------------
+    def now(self) -> float:
+        """The server's clock: Unix seconds, ``clock_offset`` applied."""
+        return time.time() + self.clock_offset
+
+    async def _server_clock(self, request: Any, handler: Any) -> Any:
+        """Every reply carries the server's (offset) clock in ``Date``; ``http_failure``
+        answers every request before routing."""
+        from email.utils import formatdate
+
+        from aiohttp import web
+
+        if self.http_failure is not None:
+            status, text = self.http_failure
+            with self._lock:
+                self.rejected.append((request.path, status, text))
+            response = web.Response(status=status, text=text, content_type="text/plain")
+        else:
+            response = await handler(request)
+        response.headers["Date"] = formatdate(self.now(), usegmt=True)
+        return response
+
+    async def _health(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.Response(text="OK", content_type="text/plain")
+
     async def _handle(self, request: Any) -> Any:
         from aiohttp import web
 
@@ -157,12 +228,20 @@ class FakeLiveKit:
         route = self._routes().get((service, method))
         try:
             claims = self._authenticate(request.headers.get("Authorization", ""))
+        except _AuthRejected as rejected:
+            with self._lock:
+                self.rejected.append((method, 401, str(rejected)))
+            return web.Response(status=401, text=str(rejected), content_type="text/plain")
+        try:
             if route is None:
-                raise TwirpFailure(404, "bad_route", f"no handler for {service}/{method}")
+                path = f"/twirp/livekit.{service}/{method}"
+                raise TwirpFailure(404, "bad_route", f"no handler for path {path!r}")
             request_class, handler = route
             message = request_class.FromString(await request.read())
             with self._lock:
                 self.requests.append(Recorded(service, method, message, claims))
+            if method == "CreateSIPParticipant" and self.dial_delays.get(message.sip_call_to):
+                await asyncio.sleep(self.dial_delays[message.sip_call_to])
             reply = handler(message, claims)
         except TwirpFailure as failure:
             return self._error(method, failure)
@@ -185,32 +264,46 @@ class FakeLiveKit:
         )
 
     def _authenticate(self, header: str) -> Any:
+        """Claims of the bearer token, judged as livekit-server's ``APIKeyAuthMiddleware``
+        does (60 s leeway, ``exp`` required). Raises :class:`_AuthRejected` (plain-text
+        401); returns ``None`` without a header (the method's grant check then fails)."""
         import jwt
         from livekit import api
 
+        if not header:
+            return None
         if not header.startswith("Bearer "):
-            raise TwirpFailure(401, "unauthenticated", "no authorization header")
+            raise _AuthRejected("invalid authorization header. Must start with Bearer ")
         token = header.removeprefix("Bearer ")
         try:
-            issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+            claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
-            raise TwirpFailure(401, "unauthenticated", "invalid authorization token") from None
-        if issuer != self.api_key:
-            raise TwirpFailure(401, "unauthenticated", f"invalid API key: {issuer}")
+            raise _AuthRejected("invalid authorization token") from None
+        key = str(claims.get("iss") or "")
+        secrets = {self.api_key: self.api_secret, **self.other_keys}
+        secret = secrets.get(key, "")
+        if not secret:
+            raise _AuthRejected("invalid API key")
+        prefix = "invalid authorization token: "
         try:
-            return api.TokenVerifier(self.api_key, self.api_secret).verify(token)
+            jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
         except jwt.InvalidSignatureError:
-            raise TwirpFailure(
-                401, "unauthenticated", "invalid token: signature is invalid"
+            raise _AuthRejected(
+                prefix + "token signature is invalid: signature is invalid"
             ) from None
-        except jwt.ExpiredSignatureError:
-            raise TwirpFailure(401, "unauthenticated", "invalid token: token has expired") from None
-        except jwt.ImmatureSignatureError:
-            raise TwirpFailure(
-                401, "unauthenticated", "invalid token: token is not valid yet (nbf)"
-            ) from None
-        except jwt.PyJWTError as exc:
-            raise TwirpFailure(401, "unauthenticated", f"invalid token: {exc}") from None
+        except jwt.PyJWTError:
+            pass  # claims are judged below, by the server's clock
+        problems = []
+        now, leeway = self.now(), 60
+        if "exp" not in claims:
+            problems.append("token is missing required claim: exp claim is required")
+        elif now > float(claims["exp"]) + leeway:
+            problems.append("token is expired")
+        if "nbf" in claims and now < float(claims["nbf"]) - leeway:
+            problems.append("token is not valid yet")
+        if problems:
+            raise _AuthRejected(prefix + "token has invalid claims: " + ", ".join(problems))
+        return api.TokenVerifier(key, secret).verify(token, verify_signature=False)
 
     # -- handlers ------------------------------------------------------------------
     def _routes(self) -> dict[tuple[str, str], tuple[Any, Callable[[Any, Any], Any]]]:
@@ -260,16 +353,18 @@ class FakeLiveKit:
 
     @staticmethod
     def _need(ok: bool, what: str) -> None:
+        """livekit-server's ``Ensure*Permission`` + ``twirpAuthError``: a 401 Twirp error
+        ``permissions denied`` (``what`` names the grant, for readers of this file only)."""
         if not ok:
-            raise TwirpFailure(403, "permission_denied", f"missing permissions: {what}")
+            raise TwirpFailure(401, "unauthenticated", "permissions denied")
 
     def _need_sip_admin(self, claims: Any) -> None:
-        self._need(bool(claims.sip and claims.sip.admin), "sip admin")
+        self._need(bool(claims and claims.sip and claims.sip.admin), "sip admin")
 
     def _create_room(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.video and claims.video.room_create), "roomCreate")
+        self._need(bool(claims and claims.video and claims.video.room_create), "roomCreate")
         room = self.rooms.get(request.name) or api.Room(
             sid=self.next_id("RM"), name=request.name, metadata=request.metadata
         )
@@ -279,20 +374,23 @@ class FakeLiveKit:
     def _list_rooms(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.video and claims.video.room_list), "roomList")
-        return api.ListRoomsResponse(rooms=list(self.rooms.values()))
+        self._need(bool(claims and claims.video and claims.video.room_list), "roomList")
+        rooms = list(self.rooms.values())
+        if request.names:
+            rooms = [room for room in rooms if room.name in set(request.names)]
+        return api.ListRoomsResponse(rooms=rooms)
 
     def _delete_room(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.video and claims.video.room_create), "roomCreate")
+        self._need(bool(claims and claims.video and claims.video.room_create), "roomCreate")
         self.rooms.pop(request.room, None)
         return api.DeleteRoomResponse()
 
     def _create_dispatch(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.video and claims.video.room_admin), "roomAdmin")
+        self._need(bool(claims and claims.video and claims.video.room_admin), "roomAdmin")
         dispatch = api.AgentDispatch(
             id=self.next_id("AD"),
             agent_name=request.agent_name,
@@ -305,7 +403,7 @@ class FakeLiveKit:
     def _dial(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.sip and claims.sip.call), "sip call")
+        self._need(bool(claims and claims.sip and claims.sip.call), "sip call")
         if not request.sip_trunk_id and not request.HasField("trunk"):
             raise TwirpFailure(400, "invalid_argument", "trunk id is required")
         failure = self.dial_failures.get(request.sip_call_to)
@@ -317,6 +415,8 @@ class FakeLiveKit:
                 f"sip call failed: {code} {status}",
                 {"sip_status_code": str(code), "sip_status": status},
             )
+        if self.on_answer is not None:
+            self.on_answer(request)
         return api.SIPParticipantInfo(
             participant_id=self.next_id("PA"),
             participant_identity=request.participant_identity,
@@ -327,8 +427,8 @@ class FakeLiveKit:
     def _transfer(self, request: Any, claims: Any) -> Any:
         from livekit import api
 
-        self._need(bool(claims.sip and claims.sip.call), "sip call")
-        self._need(bool(claims.video and claims.video.room_admin), "roomAdmin")
+        self._need(bool(claims and claims.sip and claims.sip.call), "sip call")
+        self._need(bool(claims and claims.video and claims.video.room_admin), "roomAdmin")
         failure = self.transfer_failures.get(request.transfer_to)
         if failure:
             code, status = failure

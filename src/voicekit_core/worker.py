@@ -31,11 +31,20 @@ if TYPE_CHECKING:
     from livekit.agents import JobContext, JobProcess
 
     from .deployment import Deployment
+    from .telephony.metadata import JobMetadata
 
 logger = logging.getLogger("voicekit.worker")
 CONFIG_ENV = "VOICEKIT_CONFIG"
 ANSWER_TIMEOUT = 60.0  # seconds to wait for the dialed SIP participant to join
 SIP_PHONE_ATTRIBUTE = "sip.phoneNumber"
+
+
+def campaign_link(meta: JobMetadata) -> dict[str, str] | None:
+    """``{"id": campaign id, "attempt_id"}`` when a campaign dialed this job (the report and
+    its journal row are then linked to the attempt), else None."""
+    if not meta.campaign_id:
+        return None
+    return {"id": meta.campaign_id, "attempt_id": meta.attempt_id or ""}
 
 
 def phone_from_participant(attributes: dict[str, str]) -> str | None:
@@ -134,6 +143,7 @@ async def entrypoint(ctx: JobContext) -> None:
         text_only=False,
         call_id=meta.call_id or None,
         check_veto=False,  # `voicekit dial` ran before_dial before placing the call
+        campaign=campaign_link(meta),
     )
     run.call.room_name = ctx.room.name
     run.call.participant_identity = identity
@@ -145,6 +155,13 @@ async def entrypoint(ctx: JobContext) -> None:
         # shutting down runs run.finish, whose call_ended hook deletes the room.
         if run.ended and event.new_state == "listening":
             ctx.shutdown(reason="end_call")
+
+    @run.session.on("close")
+    def _end_job_on_failure(event: Any) -> None:
+        # a model that failed for good closes the session: the call is over (journaled
+        # as failed with the reason by run.finish), so leave the room instead of idling
+        if run.failure is not None or getattr(event, "error", None) is not None:
+            ctx.shutdown(reason=run.failure or "session closed on an error")
 
     greet = meta.direction == "inbound"
     await run.start(room=ctx.room, greet=greet)

@@ -24,6 +24,14 @@ numbers = ["+14155550100"]
 """
 
 
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A fresh HOME: the doctor reads the LiveKit CLI's ``~/.livekit/cli-config.yaml``."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def telephony_config() -> str:
     """A deployment with ``[plugins.telephony]`` (outbound trunk ``ST_outbound``)."""

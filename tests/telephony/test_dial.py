@@ -150,3 +150,41 @@ def test_cli_dial_answered_busy_invalid_and_vetoed(voicekit, telephony_config, f
     assert vetoed.exit_code == 2
     assert "calling hours are over" in vetoed.output
     assert len(fake_livekit.requests) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("(415) 555-CALL", "has letters (CALL)"),
+        ("+1 415 555 0123 ext. 23", "has an extension (23)"),
+        ("+1 415 555 0123!", "not a phone number"),
+    ],
+)
+def test_cli_dial_reads_numbers_strictly(voicekit, telephony_config, fake_livekit, typed, reason):
+    """`voicekit dial` uses voicekit_core.phones: nothing is sent for a number it would
+    have to guess at."""
+    path = voicekit.write(telephony_config)
+    result = CliRunner().invoke(build_cli(), ["dial", str(path), typed], env=fake_livekit.env())
+    assert result.exit_code == 2
+    assert reason in result.output and "Traceback" not in result.output
+    assert fake_livekit.requests == []
+
+
+def test_cli_dial_sends_an_allowed_extension_as_dtmf(voicekit, telephony_config, fake_livekit):
+    config = telephony_config.replace(
+        '[leads]\npath = "leads.csv"\n', '[leads]\npath = "leads.csv"\nallow_extensions = true\n'
+    )
+    path = voicekit.write(config)
+    typed = "+1 415 555 0123 ext. 23"
+    result = CliRunner().invoke(build_cli(), ["dial", str(path), typed], env=fake_livekit.env())
+    assert result.exit_code == 0, result.output
+    (sent,) = fake_livekit.calls("CreateSIPParticipant")
+    assert sent.request.sip_call_to == PHONE and sent.request.dtmf == "ww23"
+
+
+async def test_dial_without_extension_sends_no_dtmf(
+    voicekit, telephony_config, fake_livekit, livekit_env
+):
+    deployment = voicekit.load(voicekit.write(telephony_config))
+    await dial(deployment, PHONE)
+    assert fake_livekit.calls("CreateSIPParticipant")[0].request.dtmf == ""

@@ -1,8 +1,12 @@
 """A small stateful fake of the Salesforce REST API (v59.0) on a local HTTPS server.
 
 Understands the SOQL this plugin sends (``FROM``, ``<Field> IN (...)``, ``CallObject =``),
-``POST sobjects/<Type>/`` and ``PATCH sobjects/<Type>/<Id>``; bearer-session auth;
-scripted failures (``fail_next``) or a persistent one (``fail_always``); a ``delay``.
+``POST sobjects/<Type>/``, ``PATCH sobjects/<Type>/<Id>``, and the external-id upsert and
+read ``PATCH|GET sobjects/<Type>/<Field__c>/<value>``; bearer-session auth; scripted
+failures (``fail_next``) or a persistent one (``fail_always``);
+``fail_when(method, path_regex, *statuses, commit=...)`` for one route (with ``commit``
+the request is carried out, then answered with the status, as a gateway that loses
+Salesforce's reply); a ``delay``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 from werkzeug import Request, Response
 
@@ -33,6 +38,17 @@ class Recorded:
 
 
 @dataclass
+class Rule:
+    """Answer the next requests matching ``method`` and ``path`` with ``statuses``."""
+
+    method: str
+    path: re.Pattern[str]
+    statuses: list[int]
+    commit: bool
+    after: int = 0  # let this many matching requests through first
+
+
+@dataclass
 class FakeSalesforce:
     session_id: str = SESSION
     url: str = ""
@@ -42,6 +58,8 @@ class FakeSalesforce:
     fail_next: list[int] = field(default_factory=list)
     fail_always: int | None = None
     delay: float = 0.0
+    upsert_update_no_content: bool = False  # answer an upsert that updates with a bare 204
+    rules: list[Rule] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def add(
@@ -61,6 +79,18 @@ class FakeSalesforce:
             **fields,
         }
         return rid
+
+    def fail_when(
+        self, method: str, path: str, *statuses: int, commit: bool = False, after: int = 0
+    ) -> None:
+        """After ``after`` matching requests, the next ``len(statuses)`` ``method`` requests
+        whose path (after ``/services/data/v59.0``) fully matches the regex ``path`` fail
+        with those statuses (after being carried out if ``commit``)."""
+        self.rules.append(Rule(method, re.compile(path), list(statuses), commit, after))
+
+    def count(self, sobject: str) -> int:
+        """How many records of ``sobject`` the fake holds."""
+        return len(self.records.get(sobject, {}))
 
     def sent(self, method: str, path: str) -> list[Any]:
         return [r.body for r in self.requests if r.method == method and r.path == BASE + path]
@@ -85,6 +115,35 @@ class FakeSalesforce:
         if self.fail_always:
             return _failure(self.fail_always)
         path = request.path.removeprefix(BASE)
+        for rule in self.rules:
+            if rule.statuses and rule.method == request.method and rule.path.fullmatch(path):
+                if rule.after:
+                    rule.after -= 1
+                    continue
+                status = rule.statuses.pop(0)
+                if rule.commit:
+                    self._route(request, path, body)
+                return _failure(status)
+        return self._route(request, path, body)
+
+    def _route(self, request: Request, path: str, body: Any) -> Response:
+        by_external = re.fullmatch(r"/sobjects/(\w+)/(\w+__c)/([^/]+)", path)
+        if by_external:
+            sobject, external, value = by_external.groups()
+            value = unquote_plus(value)
+            rows = self.records.get(sobject, {})
+            existing = next((r for r in rows.values() if r.get(external) == value), None)
+            if request.method == "GET":
+                return _json(existing) if existing else _not_found()
+            if request.method == "PATCH":
+                if existing is not None:
+                    existing.update(body)
+                    if self.upsert_update_no_content:
+                        return Response(status=204)
+                    reply = {"id": existing["Id"], "success": True, "errors": [], "created": False}
+                    return _json(reply, 200)
+                rid = self.add(sobject, {**body, external: value})
+                return _json({"id": rid, "success": True, "errors": [], "created": True}, 201)
         if request.method == "GET" and path == "/query/":
             return _json(self._query(request.args["q"]))
         match = re.fullmatch(r"/sobjects/(\w+)/(\w*)/?", path)
@@ -98,9 +157,7 @@ class FakeSalesforce:
         ):
             self.records[match.group(1)][match.group(2)].update(body)
             return Response(status=204)
-        return _json(
-            [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}], 404
-        )
+        return _not_found()
 
     def _query(self, soql: str) -> dict[str, Any]:
         sobject = re.search(r"\bFROM (\w+)", soql).group(1)
@@ -114,6 +171,12 @@ class FakeSalesforce:
                 r for r in rows if any(r.get(f) in _STRING.findall(values) for f, values in clauses)
             ]
         return {"totalSize": len(rows), "done": True, "records": rows}
+
+
+def _not_found() -> Response:
+    return _json(
+        [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}], 404
+    )
 
 
 def _failure(status: int) -> Response:

@@ -138,3 +138,50 @@ async def test_qualified_sdr_call_has_crm_context_and_is_logged(tmp_path, salesf
     assert (task["WhoId"], task["CallObject"]) == (dana, f"voicekit:{report.call_id}")
     assert "user: We've set aside about $60k" in task["Description"]
     assert salesforce.records["Lead"][dana]["Status"] == "Working - Contacted"
+
+
+async def test_task_committed_then_502_is_logged_once_after_journal_retry(
+    tmp_path, salesforce, monkeypatch
+):
+    """Through the real journal: the Task create is committed but answered 502 and the
+    check after it fails; the delivery fails, and ``voicekit journal retry`` resumes from
+    the saved state without a second Task."""
+    import asyncio
+
+    from click.testing import CliRunner
+
+    from voicekit_core.cli import cli
+
+    copy = tmp_path / "tdx_sdr"
+    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns(".voicekit", "__pycache__"))
+    text = (copy / "voicekit.toml").read_text(encoding="utf-8")
+    text = text.replace('enable = ["tdx_sdr_local"]', 'enable = ["tdx_sdr_local", "salesforce"]')
+    text += (
+        f'\n[plugins.salesforce]\ninstance_url = "{salesforce.url}"\n'
+        f'session_id = "${{SALESFORCE_SESSION_ID}}"\nca_bundle = "{salesforce.ca_file}"\n'
+        "backoff_seconds = 0\n"
+    )
+    config = copy / "voicekit.salesforce.toml"
+    config.write_text(text, encoding="utf-8")
+    dana = salesforce.add("Lead", {"LastName": "Whitfield", "Phone": "(415) 555-0101"})
+    salesforce.fail_when("POST", r"/sobjects/Task/", 502, commit=True)
+    # lookups before the create pass (2 person queries + the Task query); the check after
+    # the lost reply fails with all its retries
+    salesforce.fail_when("GET", r"/query/", *[503] * 4, after=3)
+    deployment = load_deployment(config, environ={"SALESFORCE_SESSION_ID": SESSION})
+
+    run = await run_script(deployment, load_script(copy / "scripts" / "qualified.yaml"))
+
+    [delivery] = [d for d in run.report.post_call if d.plugin == "salesforce"]
+    assert delivery.status == "failed"
+    assert "Salesforce Task create failed: HTTP 502" in delivery.error
+    monkeypatch.setenv("SALESFORCE_SESSION_ID", SESSION)
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["journal", "retry", str(config), "--attempts", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    [record] = deployment.journal.deliveries(run.report.call_id)
+    assert record.status == "delivered", record.error
+    [task_id] = salesforce.records["Task"]
+    assert record.result["task_id"] == task_id and record.result["who_id"] == dana
+    assert len(salesforce.sent("POST", "/sobjects/Task/")) == 1

@@ -4,10 +4,15 @@
 * ``POST /v1.0/users/{id}/events`` - creates a Teams event; a known ``transactionId``
   returns the existing event (as Graph does)
 * ``PATCH /v1.0/users/{id}/events/{event}`` and ``POST .../events/{event}/cancel``
+* ``GET /v1.0/users/{id}/calendar/calendarView?startDateTime=..&endDateTime=..`` - the
+  organizer's events overlapping the window (with ``transactionId``)
 
 JSON keys are matched case-insensitively (the SDK sends some PascalCase). ``fail`` injects
 errors by operation name (``getSchedule``, ``createEvent``, ``updateEvent``,
-``cancelEvent``) as ``{"error": {"code", "message"}}`` bodies.
+``cancelEvent``, ``calendarView``) as ``{"error": {"code", "message"}}`` bodies, on every
+request; ``commit_then_fail[operation]`` answers the next requests with those statuses
+*after* carrying them out (a gateway losing Graph's reply); ``fail_once[operation]``
+answers the next requests with those statuses without carrying them out.
 """
 
 from __future__ import annotations
@@ -74,6 +79,8 @@ class FakeGraph:
     busy: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail: dict[str, int] = field(default_factory=dict)
+    fail_once: dict[str, list[int]] = field(default_factory=dict)
+    commit_then_fail: dict[str, list[int]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -91,6 +98,7 @@ class FakeGraph:
         app.router.add_post("/v1.0/users/{user}/events", self._create)
         app.router.add_patch("/v1.0/users/{user}/events/{event}", self._update)
         app.router.add_post("/v1.0/users/{user}/events/{event}/cancel", self._cancel)
+        app.router.add_get("/v1.0/users/{user}/calendar/calendarView", self._calendar_view)
         return app
 
     async def _prelude(self, request: web.Request, operation: str) -> Any:
@@ -102,7 +110,14 @@ class FakeGraph:
             raise self._error(401)
         if operation in self.fail:
             raise self._error(self.fail[operation])
+        if self.fail_once.get(operation):
+            raise self._error(self.fail_once[operation].pop(0))
         return body
+
+    def _lose_reply(self, operation: str) -> None:
+        """After the work is done: fail the reply if ``commit_then_fail`` says so."""
+        if self.commit_then_fail.get(operation):
+            raise self._error(self.commit_then_fail[operation].pop(0))
 
     @staticmethod
     def _error(status: int) -> web.HTTPError:
@@ -135,6 +150,7 @@ class FakeGraph:
         txn = ci(body, "transactionId")
         for event in self.events.values():
             if txn and event.get("transactionId") == txn:
+                self._lose_reply("createEvent")
                 return web.json_response(event, status=201)
         event_id = f"AAMk-fake-{next(self._ids)}"
         event = {
@@ -150,7 +166,27 @@ class FakeGraph:
             "attendees": ci(body, "attendees"),
         }
         self.events[event_id] = event
+        self._lose_reply("createEvent")
         return web.json_response(event, status=201)
+
+    async def _calendar_view(self, request: web.Request) -> web.Response:
+        await self._prelude(request, "calendarView")
+        organizer = request.match_info["user"].lower()
+        start = utc(request.query["startDateTime"].rstrip("Z"))
+        end = utc(request.query["endDateTime"].rstrip("Z"))
+        value = [
+            {
+                "id": e["id"],
+                "transactionId": e["transactionId"],
+                "isCancelled": bool(e.get("isCancelled")),
+                "onlineMeeting": e["onlineMeeting"],
+            }
+            for e in self.events.values()
+            if e["organizer"] == organizer
+            and utc(e["start"]["dateTime"]) < end
+            and start < utc(e["end"]["dateTime"])
+        ]
+        return web.json_response({"value": value})
 
     async def _update(self, request: web.Request) -> web.Response:
         body = await self._prelude(request, "updateEvent")

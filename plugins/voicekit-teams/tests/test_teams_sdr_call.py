@@ -49,7 +49,7 @@ async def test_qualified_sdr_call_books_a_teams_meeting(example_copy, fake_graph
     assert body["attendees"][0]["emailaddress"]["address"] == "dana.whitfield@brightline.example"
     assert "Qualification: qualified" in body["body"]["content"]
     assert "$60,000" in body["body"]["content"]
-    assert not (example_copy / ".voicekit" / "local_calendar.json").exists()
+    assert not (example_copy / ".voicekit" / "local_calendar.sqlite3").exists()
     spoken = report.transcript_text()
     assert "8:00 AM PST" in spoken and ORGANIZER not in spoken
 

@@ -209,6 +209,19 @@ async def test_forbidden_apologises_and_reports(voicekit, fake_graph):
 
 
 async def test_unavailable_graph_fails_fast_without_retries(voicekit, fake_graph):
+    fake_graph.fail["getSchedule"] = 503
+    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Sorry."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("When can we meet?")
+    record = run.report.tool_call("check_availability")
+    assert record.is_error
+    assert "not responding" in record.output
+    assert len(fake_graph.calls("getSchedule")) == 1  # max_retries = 0
+    assert run.report.data["teams"]["errors"][0]["status"] == 503
+    assert "meeting" not in run.report.data
+
+
+async def test_unconfirmed_create_is_resent_once_then_left_pending(voicekit, fake_graph):
     fake_graph.fail["createEvent"] = 503
     llm = ScriptedLLM(
         replies(
@@ -220,10 +233,86 @@ async def test_unavailable_graph_fails_fast_without_retries(voicekit, fake_graph
         await run.user_says("Book Friday.")
     record = run.report.tool_call("schedule_meeting")
     assert record.is_error
-    assert "not responding" in record.output
-    assert len(fake_graph.calls("createEvent")) == 1  # max_retries = 0
+    assert "did not confirm the booking" in record.output
+    created = fake_graph.calls("createEvent")
+    assert len(created) == 2  # max_retries = 0; one re-send with the same transactionId
+    assert ci(created[0].json, "transactionId") == ci(created[1].json, "transactionId")
+    pending = run.report.data["teams"]["pending_booking"]
+    assert pending["transaction_id"] == ci(created[0].json, "transactionId")
+    assert (pending["organizer"], pending["start"]) == (ORGANIZER, FIRST)
     assert run.report.data["teams"]["errors"][0]["status"] == 503
     assert "meeting" not in run.report.data
+
+
+async def test_event_stored_then_502_is_resent_with_the_same_transaction_id(voicekit, fake_graph):
+    fake_graph.commit_then_fail["createEvent"] = [502]
+    llm = ScriptedLLM(
+        replies(ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}), "Done.")
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book Friday.")
+    result = json.loads(run.report.tool_call("schedule_meeting").output)
+    [event] = fake_graph.events.values()
+    assert result["status"] == "booked" and result["event_id"] == event["id"]
+    assert run.report.data["meeting"]["event_id"] == event["id"]
+    assert {ci(r.json, "transactionId") for r in fake_graph.calls("createEvent")} == {
+        event["transactionId"]
+    }
+    assert len(fake_graph.calls("createEvent")) == 2
+
+
+async def test_pending_booking_that_was_stored_is_found_not_booked_again(voicekit, fake_graph):
+    """Both replies are lost although Graph stored the event; asked again, the tool finds
+    it by transactionId in the calendar view instead of calling it taken or booking anew."""
+    fake_graph.commit_then_fail["createEvent"] = [502, 502]
+    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
+    llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book Friday.")
+        await run.user_says("Did it work?")
+    first, second = outputs(run.report, "schedule_meeting")
+    assert first.is_error and not second.is_error
+    [event] = fake_graph.events.values()
+    assert json.loads(second.output)["event_id"] == event["id"]
+    assert len(fake_graph.calls("createEvent")) == 2
+    assert len(fake_graph.calls("calendarView")) == 1
+    assert run.report.data["meeting"]["transaction_id"] == event["transactionId"]
+    assert "pending_booking" not in run.report.data["teams"]
+    assert run.report.disposition.value == "meeting_booked"
+
+
+async def test_pending_booking_that_was_not_stored_is_booked_on_the_next_try(voicekit, fake_graph):
+    fake_graph.fail_once["createEvent"] = [502, 502]
+    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
+    llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book Friday.")
+        await run.user_says("Try again?")
+    second = outputs(run.report, "schedule_meeting")[1]
+    assert not second.is_error
+    assert len(fake_graph.events) == 1
+    assert len(fake_graph.calls("createEvent")) == 3
+    assert any("was not stored" in note for note in run.report.notes)
+
+
+async def test_pending_booking_found_when_another_slot_is_asked_for(voicekit, fake_graph):
+    fake_graph.commit_then_fail["createEvent"] = [502, 502]
+    llm = ScriptedLLM(
+        replies(
+            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
+            "Let me try another time.",
+            ToolCall("schedule_meeting", {"start": MONDAY, "attendee_email": EMAIL}),
+            "It seems Friday went through.",
+        )
+    )
+    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+        await run.user_says("Book Friday.")
+        await run.user_says("Monday then?")
+    second = outputs(run.report, "schedule_meeting")[1]
+    assert second.is_error
+    assert "already booked for Friday, March 6 at 8:00 AM PST" in second.output
+    assert len(fake_graph.events) == 1 and len(fake_graph.calls("createEvent")) == 2
+    assert run.report.data["meeting"]["start"] == FIRST
 
 
 async def test_reschedule_and_cancel_the_booked_meeting(voicekit, fake_graph):

@@ -10,7 +10,8 @@ Config (``[models]`` in ``voicekit.toml``)::
             speed = 1.0 }
 
 ``voice`` is a Cartesia voice id; ``language`` defaults to the agent's ``[agent].language``;
-an empty model name takes the plugin's default. Unknown options raise
+an empty model name takes the plugin's default. Unknown options and bad values are
+``voicekit check`` errors (the ``options`` the provider declares) and raise
 :class:`~voicekit_core.errors.PluginError` listing the allowed ones.
 """
 
@@ -74,6 +75,7 @@ def register_providers(register: Any) -> None:
             name=NAME,
             env_keys=(API_KEY_ENV,),
             tts=create_tts,
+            options={"tts": TTSOptions},
             description="Cartesia text-to-speech (sonic-3 by default)",
         )
     )

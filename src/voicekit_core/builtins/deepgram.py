@@ -9,7 +9,8 @@ Config (``[models]`` in ``voicekit.toml``)::
     stt = { use = "deepgram:nova-3", language = "en-US", keyterms = ["TDX", "Copilot"] }
 
 ``language`` defaults to the agent's ``[agent].language``; an empty model name takes the
-plugin's default (``nova-3``). Unknown options raise
+plugin's default (``nova-3``). Unknown options and bad values are
+``voicekit check`` errors (the ``options`` the provider declares) and raise
 :class:`~voicekit_core.errors.PluginError` listing the allowed ones.
 """
 
@@ -79,6 +80,7 @@ def register_providers(register: Any) -> None:
             name=NAME,
             env_keys=(API_KEY_ENV,),
             stt=create_stt,
+            options={"stt": STTOptions},
             description="Deepgram streaming speech-to-text (nova-3 by default)",
         )
     )

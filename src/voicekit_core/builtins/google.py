@@ -11,7 +11,8 @@ Config (``[models]`` in ``voicekit.toml``)::
                  temperature = 0.7 }
     llm = { use = "google:gemini-2.5-flash", temperature = 0.4 }
 
-An empty model name (``"google"``) takes the livekit plugin's default. Unknown options raise
+An empty model name (``"google"``) takes the livekit plugin's default. Unknown options and bad values are
+``voicekit check`` errors (the ``options`` the provider declares) and raise
 :class:`~voicekit_core.errors.PluginError` listing the allowed ones.
 """
 
@@ -96,6 +97,7 @@ def register_providers(register: Any) -> None:
             env_keys=(API_KEY_ENV,),
             llm=create_llm,
             realtime=create_realtime,
+            options={"llm": LLMOptions, "realtime": RealtimeOptions},
             description="Google Gemini: LLM and Gemini Live realtime (voice, temperature)",
         )
     )

@@ -12,7 +12,8 @@ Config (``[models]`` in ``voicekit.toml``)::
     tts = { use = "openai:gpt-4o-mini-tts", voice = "coral" }
     realtime = { use = "openai:gpt-realtime", voice = "marin", temperature = 0.8 }
 
-An empty model name (``"openai"``) takes the livekit plugin's default. Unknown options raise
+An empty model name (``"openai"``) takes the livekit plugin's default. Unknown options and bad values are
+``voicekit check`` errors (the ``options`` the provider declares) and raise
 :class:`~voicekit_core.errors.PluginError` listing the allowed ones (see the ``*Options``
 models below).
 
@@ -174,6 +175,12 @@ def register_providers(register: Any) -> None:
             stt=create_stt,
             tts=create_tts,
             realtime=create_realtime,
+            options={
+                "llm": LLMOptions,
+                "stt": STTOptions,
+                "tts": TTSOptions,
+                "realtime": RealtimeOptions,
+            },
             description="OpenAI (or a compatible server via base_url): LLM, STT, TTS, realtime",
         )
     )

@@ -94,22 +94,26 @@ def register_commands(cli):
     @config_argument
     @click.argument("phone")
     def dial_command(config: Path, phone: str) -> None:
-        """Call PHONE (E.164) from CONFIG's agent over the outbound SIP trunk.
+        """Call PHONE from CONFIG's agent over the outbound SIP trunk.
 
-        Runs the before-dial veto first (exit 2 if refused), then creates the room,
-        dispatches the agent and dials. Exit 0 when answered, 1 when not (busy, no
-        answer, declined, invalid number: journaled), 2 for bad input or credentials.
+        PHONE is E.164 or a national form in [leads].default_region, read strictly
+        (voicekit_core.phones): letters and extensions are refused unless [leads]
+        allow_vanity / allow_extensions say otherwise; an allowed extension is sent as
+        DTMF once answered. Runs the before-dial veto first (exit 2 if refused), then
+        creates the room, dispatches the agent and dials. Exit 0 when answered, 1 when
+        not (busy, no answer, declined, invalid number: journaled), 2 for bad input,
+        credentials, or LiveKit unreachable / refusing (one line saying why).
         """
-        from voicekit_core import to_e164
         from voicekit_core.deployment import load_deployment
+        from voicekit_core.phones import parse_deployment_phone
         from voicekit_core.telephony.dial import dial
 
         deployment = load_deployment(config)
         try:
-            to_e164(phone, deployment.config.leads.default_region)
-        except ValueError as exc:
+            number = parse_deployment_phone(phone, deployment.config)
+        except ValueError as exc:  # phones.InvalidPhone: the one-line reason
             raise click.BadParameter(f"{phone!r}: {exc}", param_hint="PHONE") from None
-        outcome = asyncio.run(dial(deployment, phone))
+        outcome = asyncio.run(dial(deployment, number.e164, extension=number.extension))
         call = outcome.call
         if outcome.answered:
             click.echo(
@@ -129,7 +133,9 @@ def register_commands(cli):
     @config_argument
     def setup_inbound_command(config: Path) -> None:
         """Create (or reuse) the inbound trunk and a dispatch rule (room prefix from
-        [plugins.telephony].room_prefix, default 'call-') that dispatches CONFIG's agent."""
+        [plugins.telephony].room_prefix, default 'call-') that dispatches CONFIG's agent.
+
+        Exit 2 with one line saying why when LiveKit is unreachable or refuses."""
         from voicekit_core.deployment import load_deployment
         from voicekit_core.telephony.credentials import resolve_credentials
         from voicekit_core.telephony.inbound import setup_inbound
@@ -153,7 +159,9 @@ def register_commands(cli):
     @sip_group.command("list")
     @config_argument
     def list_command(config: Path) -> None:
-        """Show the project's SIP trunks and dispatch rules."""
+        """Show the project's SIP trunks and dispatch rules.
+
+        Exit 2 with one line saying why when LiveKit is unreachable or refuses."""
         from voicekit_core.deployment import load_deployment
         from voicekit_core.telephony.credentials import resolve_credentials
         from voicekit_core.telephony.inbound import list_sip
@@ -201,8 +209,10 @@ def register_commands(cli):
     @cli.command("doctor")
     @config_argument
     def doctor_command(config: Path) -> None:
-        """Check LiveKit credentials with one authenticated call and every enabled
-        plugin's settings. Exit 1 if a check fails."""
+        """Check LiveKit credentials (URL, a locally verified token, one authenticated
+        call, the clock against the server's, SIP trunks) and every enabled plugin's
+        settings. A 401 names its cause: unknown key, wrong secret, clock skew or a
+        missing permission. Exit 1 if a check fails."""
         from voicekit_core.deployment import load_deployment
         from voicekit_core.telephony.doctor import run_doctor
 

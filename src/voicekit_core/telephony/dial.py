@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING
 
 from ..builder import check_before_dial, prepare_call
 from ..calls import CallContext, CallReport, Disposition, utcnow
-from ..leads import lead_as_context
-from .credentials import LiveKitCredentials, livekit_api, resolve_credentials
+from ..leads import Lead, lead_as_context
+from .credentials import LiveKitCredentials, bounded, livekit_api, resolve_credentials
 from .dispositions import describe_sip_error, disposition_for_sip_status
-from .errors import TelephonyConfigError, TelephonyError
+from .errors import TelephonyConfigError
 from .metadata import JobMetadata
 from .settings import TelephonySettings, telephony_settings
 
@@ -55,15 +55,38 @@ async def dial(
     *,
     creds: LiveKitCredentials | None = None,
     settings: TelephonySettings | None = None,
+    extension: str = "",
+    lead: Lead | None = None,
+    call_id: str | None = None,
+    room_name: str | None = None,
+    campaign: dict[str, str] | None = None,
+    check_veto: bool = True,
 ) -> DialOutcome:
-    """Place an outbound call to ``phone`` (any format; dialed as E.164).
+    """Place an outbound call to ``phone`` (E.164 or a national form without extension or
+    letters; dialed as E.164). ``extension`` (digits; default: the lead's
+    ``extension``) is sent as DTMF after a 1 s pause once the callee answers
+    (``CreateSIPParticipantRequest.dtmf``).
+
+    The campaign dialer passes the ``lead`` it holds (no lookup), a deterministic
+    ``call_id`` and ``room_name`` (``vk-<campaign>-<lead>-<n>``), the ``campaign`` link
+    (``{"id": campaign id, "attempt_id"}``, sent in the job metadata) and
+    ``check_veto=False`` only when it ran the ``before_dial`` hooks itself.
 
     Raises ``ValueError`` (invalid number), ``CallVetoed`` (a ``before_dial`` hook said no),
-    :class:`TelephonyConfigError` (no credentials / trunk) - all before any request - and
-    :class:`TelephonyError` when LiveKit refuses a request for a non-SIP reason (e.g. 401).
+    :class:`TelephonyConfigError` (no credentials / trunk / bad URL) - all before any
+    request - and :class:`~.errors.LiveKitRequestError` (a :class:`TelephonyError`) when
+    LiveKit is unreachable or refuses a request for a non-SIP reason (e.g. 401), with the
+    cause in one line (:mod:`.failures`).
     """
-    call = await prepare_call(deployment, phone, direction="outbound", mode="live")
-    check_before_dial(call)
+    call = await prepare_call(
+        deployment, phone, direction="outbound", mode="live", lead=lead, call_id=call_id
+    )
+    if room_name:
+        call.room_name = room_name
+    if campaign:
+        call.data["campaign"] = dict(campaign)
+    if check_veto:
+        check_before_dial(call)
     settings = settings or telephony_settings(deployment.config)
     if not settings.outbound_trunk_id:
         raise TelephonyConfigError(
@@ -71,13 +94,17 @@ async def dial(
             "(see `voicekit sip list`)"
         )
     creds = creds or resolve_credentials(deployment.config)
-    return await _place_call(call, settings, creds)
+    extension = extension or getattr(call.lead, "extension", "")
+    return await _place_call(call, settings, creds, extension=extension)
 
 
 async def _place_call(
-    call: CallContext, settings: TelephonySettings, creds: LiveKitCredentials
+    call: CallContext,
+    settings: TelephonySettings,
+    creds: LiveKitCredentials,
+    *,
+    extension: str = "",
 ) -> DialOutcome:
-    import aiohttp
     from livekit import api
 
     config = call.config
@@ -86,16 +113,22 @@ async def _place_call(
         call_id=call.call_id,
         direction="outbound",
         lead=lead_as_context(call.lead) if call.lead else None,
+        campaign_id=(call.data.get("campaign") or {}).get("id"),
+        attempt_id=(call.data.get("campaign") or {}).get("attempt_id"),
     ).to_json()
     assert call.room_name is not None and call.participant_identity is not None
     async with livekit_api(creds) as lk:
         try:
-            await lk.room.create_room(
-                api.CreateRoomRequest(name=call.room_name, empty_timeout=60, metadata=metadata)
+            await bounded(
+                lk.room.create_room(
+                    api.CreateRoomRequest(name=call.room_name, empty_timeout=60, metadata=metadata)
+                )
             )
-            await lk.agent_dispatch.create_dispatch(
-                api.CreateAgentDispatchRequest(
-                    agent_name=config.agent.name, room=call.room_name, metadata=metadata
+            await bounded(
+                lk.agent_dispatch.create_dispatch(
+                    api.CreateAgentDispatchRequest(
+                        agent_name=config.agent.name, room=call.room_name, metadata=metadata
+                    )
                 )
             )
             request = api.CreateSIPParticipantRequest(
@@ -107,8 +140,10 @@ async def _place_call(
                 participant_name=(call.lead.name if call.lead else "") or call.phone,
                 krisp_enabled=settings.krisp,
                 wait_until_answered=True,
+                dtmf=f"ww{extension}" if extension else "",  # "w": a 0.5 s pause
             )
             request.ringing_timeout.seconds = settings.ring_timeout_seconds
+            # livekit-api gives this request its own deadline: the ring window + 2 s
             info = await lk.sip.create_sip_participant(request)
         except api.SipCallError as exc:
             detail = describe_sip_error(exc)
@@ -121,47 +156,52 @@ async def _place_call(
             await _delete_room(lk, call.room_name)
             report = await journal_unanswered(call)
             return DialOutcome(call, False, disposition, detail, report=report)
-        except api.ServerError as exc:
-            raise TelephonyError(explain_server_error(exc, creds)) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise TelephonyError(unreachable(creds, exc)) from None
+        # anything else LiveKit or the network does wrong leaves `livekit_api` as one
+        # LiveKitRequestError sentence (failures.translate_failure)
     call.data["telephony"] = {"sip_call_id": info.sip_call_id, "room": call.room_name}
     return DialOutcome(call, True, None, "answered", sip_call_id=info.sip_call_id)
 
 
 async def _delete_room(lk: object, room_name: str) -> None:
+    import aiohttp
     from livekit import api
 
     try:
-        await lk.room.delete_room(api.DeleteRoomRequest(room=room_name))  # type: ignore[attr-defined]
+        await bounded(lk.room.delete_room(api.DeleteRoomRequest(room=room_name)))  # type: ignore[attr-defined]
     except api.ServerError as exc:  # the room may already be gone
         logger.info("could not delete room %s: %s", room_name, exc.message)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # the call is journaled anyway
+        logger.warning("could not delete room %s: %s", room_name, type(exc).__name__)
 
 
 async def journal_unanswered(call: CallContext) -> CallReport:
     """Journal a call that never connected (busy, no answer...) and run deliveries."""
-    from ..delivery import deliver_all
+    from ..delivery import journal_and_deliver
     from ..runner import build_report
 
-    deployment = call.deployment
     report = build_report(call, [], utcnow())
-    deployment.journal.record_call(report, deployment.post_call_plugins())
-    report.post_call = await deliver_all(deployment, report)
+    report.post_call = await journal_and_deliver(call.deployment, report)
     return report
 
 
 def explain_server_error(exc: object, creds: LiveKitCredentials) -> str:
-    """A one-paragraph explanation of a non-SIP LiveKit error (no secret in it)."""
-    from .doctor import explain_auth_failure
+    """One line for a non-SIP ``api.ServerError`` (no secret, no server probe). Kept for
+    callers outside :func:`.credentials.livekit_api`, which translates by itself."""
+    from .failures import server_failure
 
-    status = getattr(exc, "status", 0)
-    message = getattr(exc, "message", "") or str(exc)
-    if status in (401, 403):
-        return explain_auth_failure(status, message, creds)
-    return f"LiveKit refused the request ({status} {getattr(exc, 'code', '')}): {message}"
+    return str(
+        server_failure(
+            getattr(exc, "status", 0), getattr(exc, "code", ""), getattr(exc, "message", ""), creds
+        )
+    )
 
 
 def unreachable(creds: LiveKitCredentials, exc: BaseException) -> str:
-    """Plain words for a transport failure (DNS, refused connection, timeout)."""
-    kind = type(exc).__name__
-    return f"cannot reach LiveKit at {creds.url} ({kind}); check LIVEKIT_URL and the network"
+    """One line for a transport failure (DNS, refused connection, timeout, TLS)."""
+    from .credentials import safe_url
+    from .failures import transport_failure
+
+    failure = transport_failure(exc, creds)
+    if failure is None:
+        return f"cannot reach LiveKit at {safe_url(creds.url)} ({type(exc).__name__})"
+    return str(failure)

@@ -1,21 +1,37 @@
 """``voicekit doctor``: are the LiveKit credentials right, and are plugin settings filled?
 
-The credential check is one cheap authenticated request, Twirp ``RoomService/ListRooms``,
-then ``SIP/ListSIPOutboundTrunk`` (SIP admin grant; also confirms ``outbound_trunk_id``).
-A 401 is explained in plain words from the server's message. The key id may be shown;
-the secret never is.
+Checks, in order (each one line; the key id may be shown, the secret never is):
+
+* ``url`` - LIVEKIT_URL is a ``wss://``/``ws://``/``https://``/``http://`` URL;
+* ``api key`` - a LiveKit Cloud URL with a key id not starting with ``API``;
+* ``token`` - a token signed like the SDK's verifies locally (``api.TokenVerifier``);
+* ``authentication`` - Twirp ``RoomService/ListRooms``. A 401 is diagnosed by
+  :mod:`.auth_check`: the server's plain-text reason (which ``livekit-api`` discards) read
+  with one raw request, the server's ``Date`` against this machine's clock, the LiveKit
+  CLI's saved projects and where URL/key/secret were read from - and named: unknown key,
+  wrong secret, clock ahead/behind, or missing permission. A network or server failure
+  is reported as ``connection`` with the sentence of :mod:`.failures`;
+* ``clock`` - the server's ``Date`` (``GET /``) against this machine's clock;
+* ``sip`` / ``outbound trunk`` - ``SIP/ListSIPOutboundTrunk`` (SIP admin grant; confirms
+  ``outbound_trunk_id``);
+* each enabled plugin's settings.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from .credentials import LiveKitCredentials, livekit_api, resolve_credentials
-from .errors import TelephonyConfigError
+from .credentials import (
+    LiveKitCredentials,
+    bounded,
+    livekit_api,
+    resolve_credentials,
+    safe_url,
+)
+from .errors import LiveKitRequestError, TelephonyConfigError
 from .settings import telephony_settings
 
 if TYPE_CHECKING:
@@ -35,97 +51,75 @@ class Check:
 
 
 def explain_auth_failure(status: int, message: str, creds: LiveKitCredentials) -> str:
-    """Plain words for a 401/403 from LiveKit, most likely cause first. ``message`` is the
-    server's Twirp ``msg``; the secret is never included."""
-    message = message.replace(creds.api_secret, "••••••") if creds.api_secret else message
-    lower = message.lower()
-    head = (
-        f"LiveKit at {creds.url} refused key {creds.api_key} ({status}: {message or 'no message'})."
-    )
-    if status == 403 or "permission" in lower:
-        return (
-            f"{head} The key is known but the token lacks a grant this request needs "
-            "(room list/admin for rooms, SIP admin for trunks, SIP call for dialing). "
-            "Use a key with full permissions, or mint tokens with those grants."
-        )
-    causes: list[str] = []
-    if "signature" in lower:
-        causes.append(
-            "the API secret does not belong to this key: key and secret come from different "
-            "projects, or the secret was regenerated. Copy both from the same project."
-        )
-    if "key" in lower and "signature" not in lower:
-        causes.append(
-            "the server does not know this key: LIVEKIT_URL points at another project than "
-            "the key (or the key was deleted). Use the URL of the key's project."
-        )
-    if any(word in lower for word in ("expired", "not valid yet", "nbf", "iat", "before", "clock")):
-        causes.append(_clock_hint())
-    if not causes:
-        causes = [
-            "key and secret come from different projects (or the secret was regenerated);",
-            "LIVEKIT_URL is the URL of another project than the key;",
-            _clock_hint(),
-            "the token is missing grants the request needs.",
-        ]
-    return head + " Likely: " + " ".join(causes)
+    """One line for a 401/403 from LiveKit given only the server's ``message`` (no probe,
+    no local checks); the secret is never included. ``voicekit doctor`` and every command
+    use the fuller :func:`.auth_check.diagnose_rejection`."""
+    from .auth_check import LocalFindings, diagnose
 
-
-def _clock_hint() -> str:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    return (
-        f"this machine's clock may be off (it says {now}): tokens carry not-before and "
-        "expiry times, so a skewed clock makes valid tokens look expired or not yet valid; "
-        "enable NTP."
-    )
+    findings = LocalFindings(token_ok=True, token_detail="")
+    return diagnose(
+        creds, status=status, message=message, answer=None, findings=findings
+    ).explanation
 
 
 async def check_credentials(
-    creds: LiveKitCredentials, *, outbound_trunk_id: str = ""
+    creds: LiveKitCredentials, *, outbound_trunk_id: str = "", lk_config: Path | None = None
 ) -> list[Check]:
-    """URL shape, then ``RoomService/ListRooms`` and ``SIP/ListSIPOutboundTrunk``."""
-    import aiohttp
+    """The LiveKit checks listed in the module docstring. ``lk_config`` overrides the
+    LiveKit CLI config path (default ``~/.livekit/cli-config.yaml``). Never raises for a
+    failed check."""
     from livekit import api
 
-    checks = [_url_check(creds.url)]
-    if not creds.api_key.startswith("API"):
+    from .auth_check import local_findings
+
+    checks = [_url_check(creds)]
+    host = (urlparse(creds.url).hostname or "").lower()
+    if host.endswith(".livekit.cloud") and not creds.api_key.startswith("API"):
         checks.append(
             Check(
                 "api key",
                 "warn",
-                f"{creds.api_key!r} does not look like a LiveKit key id (they start with 'API')",
+                f"{creds.api_key!r} does not look like a LiveKit Cloud key id (they start with "
+                "'API')",
             )
         )
+    findings = local_findings(creds, lk_config=lk_config)
+    checks.append(Check("token", "ok" if findings.token_ok else "fail", findings.token_detail))
     if checks[0].status == "fail":
-        return checks
-    async with livekit_api(creds) as lk:
-        try:
-            rooms = await lk.room.list_rooms(api.ListRoomsRequest())
-        except api.ServerError as exc:
-            if exc.status in (401, 403):
-                detail = explain_auth_failure(exc.status, exc.message, creds)
-            else:
-                detail = f"{exc.status} {exc.code}: {exc.message}"
-            return [*checks, Check("authentication", "fail", detail)]
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            return [
-                *checks,
-                Check("connection", "fail", f"cannot reach {creds.url} ({type(exc).__name__})"),
-            ]
-        checks.append(
-            Check("authentication", "ok", f"{creds.describe()}; {len(rooms.rooms)} active room(s)")
-        )
-        try:
-            trunks = await lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
-        except api.ServerError as exc:
+        notes = [n for n in findings.notes if n != findings.token_detail]
+        return checks + [Check("credentials", "warn", note) for note in notes]
+    try:
+        async with livekit_api(creds) as lk:
+            rooms = await bounded(lk.room.list_rooms(api.ListRoomsRequest()))
             checks.append(
                 Check(
-                    "sip",
-                    "warn",
-                    f"cannot list SIP trunks ({exc.status}: {exc.message}); SIP may not be enabled",
+                    "authentication",
+                    "ok",
+                    f"{creds.describe()}; {len(rooms.rooms)} active room(s)",
                 )
             )
-            return checks
+            clock = await _clock_check(creds)
+            if clock is not None:
+                checks.append(clock)
+            try:
+                trunks = await bounded(
+                    lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest())
+                )
+            except api.ServerError as exc:
+                reason = f"{exc.status}: {exc.message}" if exc.message else f"HTTP {exc.status}"
+                checks.append(
+                    Check(
+                        "sip",
+                        "warn",
+                        f"cannot list SIP trunks ({reason}); SIP may not be enabled",
+                    )
+                )
+                return checks
+    except LiveKitRequestError as exc:
+        name = "authentication" if exc.kind in ("auth", "permission") else "connection"
+        return [*checks, Check(name, "fail", str(exc))]
+    except TelephonyConfigError as exc:
+        return [*checks, Check("url", "fail", str(exc))]
     ids = [t.sip_trunk_id for t in trunks.items]
     checks.append(Check("sip", "ok", f"{len(ids)} outbound trunk(s)"))
     if outbound_trunk_id and outbound_trunk_id not in ids:
@@ -142,11 +136,32 @@ async def check_credentials(
     return checks
 
 
-def _url_check(url: str) -> Check:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("wss", "ws", "https", "http") or not parsed.netloc:
-        return Check("url", "fail", f"LIVEKIT_URL {url!r} is not a wss:// or https:// URL")
-    return Check("url", "ok", url)
+async def _clock_check(creds: LiveKitCredentials) -> Check | None:
+    """This machine's clock against the server's ``Date`` (``None`` if it sends none)."""
+    from .auth_check import CLOCK_WARN_SECONDS, SERVER_LEEWAY_SECONDS, clock_phrase, server_clock
+
+    answer = await server_clock(creds)
+    skew = answer.skew_seconds if answer else None
+    if skew is None:
+        return None
+    if abs(skew) > CLOCK_WARN_SECONDS:
+        return Check(
+            "clock",
+            "warn",
+            f"{clock_phrase(answer)}; LiveKit rejects tokens once the gap passes "
+            f"{SERVER_LEEWAY_SECONDS} s: enable NTP",
+        )
+    return Check("clock", "ok", f"within {abs(round(skew))} s of the server's")
+
+
+def _url_check(creds: LiveKitCredentials) -> Check:
+    from .failures import check_url
+
+    try:
+        check_url(creds)
+    except TelephonyConfigError as exc:
+        return Check("url", "fail", str(exc))
+    return Check("url", "ok", safe_url(creds.url))
 
 
 def plugin_checks(deployment: Deployment) -> list[Check]:

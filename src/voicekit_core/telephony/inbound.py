@@ -15,13 +15,12 @@ An existing trunk whose numbers differ from the config is reused and reported, n
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .credentials import LiveKitCredentials, livekit_api
-from .errors import TelephonyConfigError, TelephonyError
+from .credentials import LiveKitCredentials, bounded, livekit_api
+from .errors import TelephonyConfigError
 from .settings import TelephonySettings
 
 if TYPE_CHECKING:
@@ -54,7 +53,8 @@ async def setup_inbound(
     """Find or create the inbound trunk and the dispatch rule for ``config``'s agent.
 
     Raises :class:`TelephonyConfigError` when no numbers are configured (before any
-    request) and :class:`TelephonyError` when LiveKit refuses a request.
+    request) and :class:`~.errors.LiveKitRequestError` when LiveKit is unreachable or
+    refuses a request (one line, from :func:`.credentials.livekit_api`).
     """
     if not settings.numbers:
         raise TelephonyConfigError(
@@ -66,39 +66,38 @@ async def setup_inbound(
     rule_name = settings.rule_name(config)
     warnings: list[str] = []
     async with livekit_api(creds) as lk:
-        try:
-            trunks = (await lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest())).items
-            trunk = next((t for t in trunks if t.name == trunk_name), None)
-            created_trunk = trunk is None
-            if trunk is None:
-                trunk = await lk.sip.create_inbound_trunk(
+        trunks = (await bounded(lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest()))).items
+        trunk = next((t for t in trunks if t.name == trunk_name), None)
+        created_trunk = trunk is None
+        if trunk is None:
+            trunk = await bounded(
+                lk.sip.create_inbound_trunk(
                     api.CreateSIPInboundTrunkRequest(
                         trunk=api.SIPInboundTrunkInfo(
                             name=trunk_name, numbers=settings.numbers, krisp_enabled=settings.krisp
                         )
                     )
                 )
-            elif sorted(trunk.numbers) != sorted(settings.numbers):
-                warnings.append(
-                    f"trunk {trunk.sip_trunk_id} ({trunk_name}) has numbers "
-                    f"{', '.join(trunk.numbers) or 'none'}, config has "
-                    f"{', '.join(settings.numbers)}; not changed"
-                )
-            rules = (await lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest())).items
-            rule = next((r for r in rules if r.name == rule_name), None)
-            created_rule = rule is None
-            if rule is None:
-                rule = await lk.sip.create_dispatch_rule(
+            )
+        elif sorted(trunk.numbers) != sorted(settings.numbers):
+            warnings.append(
+                f"trunk {trunk.sip_trunk_id} ({trunk_name}) has numbers "
+                f"{', '.join(trunk.numbers) or 'none'}, config has "
+                f"{', '.join(settings.numbers)}; not changed"
+            )
+        rules = (await bounded(lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest()))).items
+        rule = next((r for r in rules if r.name == rule_name), None)
+        created_rule = rule is None
+        if rule is None:
+            rule = await bounded(
+                lk.sip.create_dispatch_rule(
                     api.CreateSIPDispatchRuleRequest(
                         dispatch_rule=_rule_info(config, settings, rule_name, trunk.sip_trunk_id)
                     )
                 )
-            else:
-                warnings += _rule_drift(rule, config, settings, trunk.sip_trunk_id)
-        except api.ServerError as exc:
-            from .dial import explain_server_error
-
-            raise TelephonyError(explain_server_error(exc, creds)) from None
+            )
+        else:
+            warnings += _rule_drift(rule, config, settings, trunk.sip_trunk_id)
     return InboundSetup(
         trunk.sip_trunk_id, rule.sip_dispatch_rule_id, created_trunk, created_rule, warnings
     )
@@ -146,22 +145,16 @@ def _rule_drift(
 async def list_sip(creds: LiveKitCredentials) -> SipInventory:
     """Every inbound trunk, outbound trunk and dispatch rule of the project.
 
-    Twirp ``SIP/ListSIPInboundTrunk``, ``SIP/ListSIPOutboundTrunk``, ``SIP/ListSIPDispatchRule``.
-    Raises :class:`TelephonyError` when LiveKit refuses.
+    Twirp ``SIP/ListSIPInboundTrunk``, ``SIP/ListSIPOutboundTrunk``, ``SIP/ListSIPDispatchRule``
+    (one after the other: a failure is reported once). Raises
+    :class:`~.errors.LiveKitRequestError` when LiveKit is unreachable or refuses.
     """
     from livekit import api
 
     async with livekit_api(creds) as lk:
-        try:
-            inbound, outbound, rules = await asyncio.gather(
-                lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest()),
-                lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest()),
-                lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest()),
-            )
-        except api.ServerError as exc:
-            from .dial import explain_server_error
-
-            raise TelephonyError(explain_server_error(exc, creds)) from None
+        inbound = await bounded(lk.sip.list_inbound_trunk(api.ListSIPInboundTrunkRequest()))
+        outbound = await bounded(lk.sip.list_outbound_trunk(api.ListSIPOutboundTrunkRequest()))
+        rules = await bounded(lk.sip.list_dispatch_rule(api.ListSIPDispatchRuleRequest()))
     return SipInventory(
         inbound_trunks=[
             {"id": t.sip_trunk_id, "name": t.name, "numbers": list(t.numbers)}

@@ -3,7 +3,11 @@
 JSON object::
 
     {"phone": "+14155550123", "call_id": "20261122T194012-3fa9c1",
-     "direction": "outbound", "lead": {"name": "Ada Lovelace", ...}}
+     "direction": "outbound", "lead": {"name": "Ada Lovelace", ...},
+     "campaign_id": "c3f9a1b2", "attempt_id": "417"}
+
+``campaign_id`` / ``attempt_id`` are present only for calls a campaign dialed (the
+attempt's ``call_id`` is its room name, ``vk-<campaign>-<lead>-<n>``).
 
 The worker reads it with :func:`parse_job_metadata` to rebuild the call.
 """
@@ -24,6 +28,9 @@ class JobMetadata(BaseModel):
     call_id: str = ""
     direction: Literal["outbound", "inbound"] = "outbound"
     lead: dict[str, Any] | None = None
+    #: set when a campaign dialed the call: the worker links its report to the attempt
+    campaign_id: str | None = None
+    attempt_id: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -8,7 +8,12 @@ Enable with ``[plugins] enable = ["hubspot"]`` and a ``[plugins.hubspot]`` table
   context and the report's notes say so.
 * ``call_instructions`` - a short "CRM context" section for the agent's prompt.
 * ``post_call`` - a call engagement, a BANT note, contact property updates and a
-  follow-up task, each looked up before it is created so re-delivery never duplicates.
+  follow-up task. Each created id is saved in the delivery state as it is returned and
+  each record is looked up before it is created, so a retry after a partial success
+  resumes without duplicating (see :mod:`voicekit_hubspot.engagements`).
+* ``register_lead_sources`` - ``hubspot``: a contact list as a campaign's leads
+  (``voicekit campaign create CONFIG --name N --from-source hubspot:LIST_ID``; see
+  :mod:`voicekit_hubspot.lead_source`).
 
 Importing this module does not import the HubSpot SDK or livekit.
 """
@@ -25,6 +30,7 @@ from .settings import NAME, HubSpotSettings
 
 if TYPE_CHECKING:
     from voicekit_core import CallContext, CallReport, DeploymentConfig, Lead
+    from voicekit_core.delivery_state import DeliveryState
 
 __all__ = ["NAME", "HubSpotSettings"]
 __version__ = "0.1.0"
@@ -36,6 +42,14 @@ logger = logging.getLogger("voicekit.hubspot")
 def register_settings(register: Any) -> None:
     """``[plugins.hubspot]`` is validated by :class:`HubSpotSettings`."""
     register(HubSpotSettings)
+
+
+@hookimpl
+def register_lead_sources(register: Any) -> None:
+    """``hubspot:LIST_ID``: the contacts of a HubSpot list (Lists API v3), streamed."""
+    from .lead_source import hubspot_list_source
+
+    register(NAME, hubspot_list_source, description="a HubSpot contact list: hubspot:LIST_ID")
 
 
 @hookimpl
@@ -104,14 +118,46 @@ def call_instructions(call: CallContext) -> str | None:
 
 
 @hookimpl
-async def post_call(report: CallReport, config: DeploymentConfig) -> dict[str, Any]:
+async def post_call(
+    report: CallReport, config: DeploymentConfig, delivery: DeliveryState
+) -> dict[str, Any]:
     """Log ``report`` in HubSpot; see :func:`voicekit_hubspot.engagements.deliver`.
 
-    Returns the created/updated ids. Raises ``HubSpotError`` (``HubSpotAuthError`` for a
-    rejected token) once 429/5xx retries are exhausted; voicekit journals the delivery as
-    failed and ``voicekit journal retry`` repeats it without duplicating records.
+    Resumes from ``delivery`` (the ids an earlier attempt saved) and saves each created id
+    as soon as HubSpot returns it. Returns the created/updated ids. Raises
+    ``HubSpotError`` (``HubSpotAuthError`` for a rejected token, ``HubSpotPendingError``
+    while a create with a lost reply cannot be confirmed yet); voicekit journals the
+    delivery as failed and ``voicekit journal retry`` resumes it without duplicates.
     """
     from .engagements import deliver
 
     settings: HubSpotSettings = config.plugin_settings(NAME)
-    return await asyncio.to_thread(deliver, report, settings)
+    state = LoopBoundState(delivery, asyncio.get_running_loop())
+    return await asyncio.to_thread(deliver, report, settings, state)
+
+
+class LoopBoundState:
+    """``delivery`` as seen from the worker thread the sync SDK runs in: ``get`` reads,
+    ``save`` runs on the event loop's thread (where the journal's connection lives) and
+    returns once the step is persisted (re-raising what the journal raised)."""
+
+    def __init__(self, delivery: DeliveryState, loop: asyncio.AbstractEventLoop):
+        self._delivery = delivery
+        self._loop = loop
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._delivery.get(key, default)
+
+    def save(self, key: str, value: Any) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._delivery.save(key, value)
+            return
+
+        async def persist() -> None:
+            self._delivery.save(key, value)
+
+        asyncio.run_coroutine_threadsafe(persist(), self._loop).result()

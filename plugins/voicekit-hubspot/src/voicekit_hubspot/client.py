@@ -1,33 +1,107 @@
 """The HubSpot SDK client (imported lazily, cached per settings) and its errors.
 
-Retries: the SDK's urllib3 pool gets a ``Retry`` that retries 429 and 5xx replies on
-every method (POST included), with exponential backoff from ``backoff_seconds`` and
-HubSpot's ``Retry-After`` honoured. When retries run out the SDK raises ``ApiException``
-with the last status, which :func:`hubspot_error` turns into a :class:`HubSpotError`.
+Retries: the SDK's urllib3 pool gets a :class:`CreateSafeRetry`, which resends a request
+only when resending cannot create a second record:
+
+* reads and idempotent writes (``GET``, ``PATCH``, ``PUT``, ``DELETE``, and the read-only
+  POSTs ``.../search`` and ``.../batch/read``) on 429 and 5xx replies;
+* any request, creates included, on a 429 (HubSpot's rate limiter refused it unprocessed)
+  or a connection that could not be opened (nothing was sent).
+
+A create (``POST /crm/v3/objects/{type}``) answered 5xx, or cut off after it was sent, is
+never resent here: HubSpot may have stored it. :func:`hubspot_error` marks such failures
+``outcome_unknown`` and the delivery code looks the record up before trying again.
+Backoff is exponential from ``backoff_seconds``; ``Retry-After`` is honoured.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
     from hubspot import HubSpot
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
 
     from .settings import HubSpotSettings
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Methods whose repetition has the effect of one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "TRACE"})
+#: POST endpoints that only read (path suffixes).
+READ_ONLY_POSTS = ("/search", "/batch/read")
 _clients: dict[tuple, Any] = {}
 _lock = threading.Lock()
 
 
-class HubSpotError(RuntimeError):
-    """A HubSpot request failed for good (after retries). ``status`` is the HTTP status."""
+def replayable(method: str | None, url: str | None) -> bool:
+    """True when sending ``method url`` twice has the effect of sending it once."""
+    verb = (method or "").upper()
+    if verb in IDEMPOTENT_METHODS:
+        return True
+    path = urlsplit(url or "").path.rstrip("/")
+    return verb == "POST" and path.endswith(READ_ONLY_POSTS)
 
-    def __init__(self, message: str, status: int | None = None):
+
+class CreateSafeRetry(Retry):
+    """A urllib3 ``Retry`` that never resends a request that may have created something.
+
+    Non-replayable requests (see :func:`replayable`) are resent only after a 429 or a
+    failure to connect; any other failure ends the retries at once, so the caller sees the
+    real status (``raise_on_status=False``) or the transport error.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> CreateSafeRetry:
+        redirect = response is not None and bool(response.get_redirect_location())
+        if not redirect and not replayable(method, url):
+            refused = response is not None and response.status == 429
+            unsent = error is not None and self._is_connection_error(error)
+            if not (refused or unsent):
+                from urllib3.exceptions import MaxRetryError, ResponseError
+                from urllib3.util.util import reraise
+
+                if error is not None:
+                    raise reraise(type(error), error, _stacktrace)
+                status = response.status if response is not None else "?"
+                raise MaxRetryError(
+                    _pool,  # type: ignore[arg-type]
+                    url or "",
+                    ResponseError(f"not resending {method} after HTTP {status}"),
+                )
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class HubSpotError(RuntimeError):
+    """A HubSpot request failed for good (after retries). ``status`` is the HTTP status.
+
+    ``outcome_unknown`` is True when HubSpot may have carried the request out anyway (a
+    5xx, a timeout or a dropped connection after the request was sent): for a create, the
+    record may exist.
+    """
+
+    def __init__(self, message: str, status: int | None = None, *, outcome_unknown: bool = False):
         super().__init__(message)
         self.status = status
+        self.outcome_unknown = outcome_unknown
+
+
+class HubSpotPendingError(HubSpotError):
+    """A create whose outcome is unknown cannot be confirmed yet (HubSpot's search index
+    lags writes): the delivery stays failed and a later retry looks again before creating."""
 
 
 class HubSpotAuthError(HubSpotError):
@@ -47,15 +121,15 @@ def client_for(settings: HubSpotSettings) -> HubSpot:
         client = _clients.get(key)
         if client is None:
             from hubspot import HubSpot
-            from urllib3.util.retry import Retry
 
-            retry = Retry(
+            retry = CreateSafeRetry(
                 total=settings.max_retries,
                 connect=settings.max_retries,
                 read=0,  # a read timeout may mean HubSpot got the request: never resend it
+                other=0,
                 status=settings.max_retries,
                 status_forcelist=RETRY_STATUSES,
-                allowed_methods=None,  # POST too: searches are POSTs, creates are looked up first
+                allowed_methods=None,  # every method; CreateSafeRetry decides per request
                 backoff_factor=settings.backoff_seconds,
                 backoff_max=settings.backoff_max_seconds,
                 respect_retry_after_header=True,
@@ -100,7 +174,26 @@ def hubspot_error(exc: Exception, settings: HubSpotSettings, doing: str) -> HubS
                 "(calls, notes and tasks live under the contacts scopes)"
             )
         return HubSpotAuthError(f"{text}; {hint}", status)
-    return HubSpotError(text, status if isinstance(status, int) else None)
+    return HubSpotError(
+        text,
+        status if isinstance(status, int) and status else None,
+        outcome_unknown=outcome_unknown(exc, status),
+    )
+
+
+def outcome_unknown(exc: BaseException, status: Any) -> bool:
+    """Whether HubSpot may have processed the request that raised ``exc``.
+
+    Known not processed: any 4xx reply (400 validation, 401/403, 404, 409, 429) and a
+    connection that could not be opened. Unknown: a 5xx, a 408, or a transport error after
+    the request was sent (read timeout, connection reset).
+    """
+    if isinstance(status, int) and status:
+        return status >= 500 or status == 408
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+    reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+    return not isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
 
 
 def _parse_body(body: Any) -> tuple[str, str]:

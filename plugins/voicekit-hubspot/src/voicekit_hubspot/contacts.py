@@ -1,6 +1,7 @@
-"""Finding, mapping and creating HubSpot contacts (sync; run in a worker thread).
+"""Finding and mapping HubSpot contacts (sync; run in a worker thread).
 
-Endpoints: ``POST /crm/v3/objects/contacts/search`` and ``POST /crm/v3/objects/contacts``.
+Endpoint: ``POST /crm/v3/objects/contacts/search``. Creating a contact (``create_missing``)
+is a delivery step: see :mod:`voicekit_hubspot.engagements`.
 """
 
 from __future__ import annotations
@@ -97,9 +98,9 @@ def find_contact(
     return ContactMatch(results[0], max(len(results), int(page.total or 0)), rule)
 
 
-def create_contact(lead: dict[str, Any], phone: str, settings: HubSpotSettings) -> str:
-    """Create a contact from a report's lead dict (``first_name``, ``company``...) and
-    ``phone`` (E.164); returns its id. ``POST /crm/v3/objects/contacts``."""
+def contact_properties(lead: dict[str, Any], phone: str) -> dict[str, str]:
+    """The ``POST /crm/v3/objects/contacts`` properties for a report's lead dict
+    (``first_name``, ``company``...) and ``phone`` (E.164); empty values are left out."""
     properties = {
         "firstname": lead.get("first_name", ""),
         "lastname": lead.get("last_name", ""),
@@ -108,14 +109,7 @@ def create_contact(lead: dict[str, Any], phone: str, settings: HubSpotSettings) 
         "email": lead.get("email", ""),
         "phone": phone,
     }
-    properties = {k: str(v) for k, v in properties.items() if v}
-    try:
-        created = client_for(settings).crm.contacts.basic_api.create(
-            simple_public_object_input_for_create={"properties": properties, "associations": []}
-        )
-    except Exception as exc:
-        raise hubspot_error(exc, settings, "contact create") from None
-    return str(created.id)
+    return {k: str(v) for k, v in properties.items() if v}
 
 
 def lead_from_contact(contact: Any, phone: str) -> Lead:

@@ -71,6 +71,10 @@ class HubSpotSettings(BaseModel):
     max_retries: int = Field(default=3, ge=0, le=10)
     backoff_seconds: float = Field(default=0.5, ge=0, le=60)
     backoff_max_seconds: float = Field(default=10.0, ge=0, le=300)
+    index_lag_seconds: float = Field(default=120.0, ge=0, le=3600)
+    """How long HubSpot's search may miss a record after it was written. A create whose
+    outcome is unknown (5xx, timeout) and that cannot be found by search or through the
+    contact's associations is not created again until this long after the attempt."""
     call_outcomes: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CALL_OUTCOMES))
     contact_updates: dict[str, dict[str, str]] = Field(
         default_factory=lambda: {k: dict(v) for k, v in DEFAULT_CONTACT_UPDATES.items()}

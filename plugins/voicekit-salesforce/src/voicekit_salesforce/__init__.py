@@ -8,8 +8,13 @@ Enable with ``[plugins] enable = ["salesforce"]`` and a ``[plugins.salesforce]``
   on without CRM context and the report's notes say so.
 * ``call_instructions`` - a short "CRM context" section for the agent's prompt.
 * ``post_call`` - a completed call Task (``TaskSubtype=Call``) on the record and the Lead
-  ``Status`` from ``lead_statuses``; the Task is looked up by ``CallObject`` before it is
-  created so re-delivery never duplicates it.
+  ``Status`` from ``lead_statuses``. Each created id is saved in the delivery state as it
+  is returned; the Task is upserted by an External ID field (``task_external_id_field``)
+  or looked up by ``CallObject`` before it is created, so a retry after a partial success
+  never duplicates it (see :mod:`voicekit_salesforce.tasks`).
+* ``register_lead_sources`` - ``salesforce``: a Campaign's members as a campaign's leads
+  (``voicekit campaign create CONFIG --name N --from-source salesforce:CAMPAIGN_ID``; see
+  :mod:`voicekit_salesforce.lead_source`).
 
 Importing this module does not import simple-salesforce, requests or livekit.
 """
@@ -26,6 +31,7 @@ from .settings import NAME, SalesforceSettings
 
 if TYPE_CHECKING:
     from voicekit_core import CallContext, CallReport, DeploymentConfig, Lead
+    from voicekit_core.delivery_state import DeliveryState
 
 __all__ = ["NAME", "SalesforceSettings"]
 __version__ = "0.1.0"
@@ -37,6 +43,18 @@ logger = logging.getLogger("voicekit.salesforce")
 def register_settings(register: Any) -> None:
     """``[plugins.salesforce]`` is validated by :class:`SalesforceSettings`."""
     register(SalesforceSettings)
+
+
+@hookimpl
+def register_lead_sources(register: Any) -> None:
+    """``salesforce:CAMPAIGN_ID``: the Leads and Contacts of a Salesforce Campaign, streamed."""
+    from .lead_source import salesforce_campaign_source
+
+    register(
+        NAME,
+        salesforce_campaign_source,
+        description="a Salesforce Campaign's members: salesforce:CAMPAIGN_ID",
+    )
 
 
 @hookimpl
@@ -103,14 +121,46 @@ def call_instructions(call: CallContext) -> str | None:
 
 
 @hookimpl
-async def post_call(report: CallReport, config: DeploymentConfig) -> dict[str, Any]:
+async def post_call(
+    report: CallReport, config: DeploymentConfig, delivery: DeliveryState
+) -> dict[str, Any]:
     """Log ``report`` in Salesforce; see :func:`voicekit_salesforce.tasks.deliver`.
 
+    Resumes from ``delivery`` and saves each created id as soon as Salesforce returns it.
     Returns the ids touched. Raises ``SalesforceError`` (``SalesforceAuthError`` for
-    refused credentials) once 429/5xx retries are exhausted; voicekit journals the
-    delivery as failed and ``voicekit journal retry`` repeats it without duplicates.
+    refused credentials, ``SalesforcePendingError`` while a create with a lost reply can be
+    neither confirmed nor repeated); voicekit journals the delivery as failed and
+    ``voicekit journal retry`` resumes it without duplicates.
     """
     from .tasks import deliver
 
     settings: SalesforceSettings = config.plugin_settings(NAME)
-    return await asyncio.to_thread(deliver, report, settings, config.base_dir)
+    state = LoopBoundState(delivery, asyncio.get_running_loop())
+    return await asyncio.to_thread(deliver, report, settings, config.base_dir, state)
+
+
+class LoopBoundState:
+    """``delivery`` as seen from the worker thread the sync client runs in: ``get`` reads,
+    ``save`` runs on the event loop's thread (where the journal's connection lives) and
+    returns once the step is persisted (re-raising what the journal raised)."""
+
+    def __init__(self, delivery: DeliveryState, loop: asyncio.AbstractEventLoop):
+        self._delivery = delivery
+        self._loop = loop
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._delivery.get(key, default)
+
+    def save(self, key: str, value: Any) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._delivery.save(key, value)
+            return
+
+        async def persist() -> None:
+            self._delivery.save(key, value)
+
+        asyncio.run_coroutine_threadsafe(persist(), self._loop).result()

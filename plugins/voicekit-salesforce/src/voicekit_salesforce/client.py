@@ -1,25 +1,76 @@
 """The simple-salesforce client (imported lazily, cached per settings) and its errors.
 
-Retries: the client's ``requests.Session`` gets an ``HTTPAdapter`` whose urllib3 ``Retry``
-retries 429 and 5xx replies on every method, with exponential backoff from
-``backoff_seconds``; when retries run out simple-salesforce raises its exception for the
-last status, which :func:`salesforce_error` turns into a :class:`SalesforceError`.
+Retries: the client's ``requests.Session`` gets an ``HTTPAdapter`` with a
+:class:`CreateSafeRetry`, which resends a request only when that cannot create a second
+record: queries (``GET``) and idempotent writes (``PATCH`` updates and external-id
+upserts, ``PUT``, ``DELETE``) on 429 and 5xx replies, and any request, creates included,
+on a 429 or a connection that could not be opened (nothing was sent). A create (``POST
+.../sobjects/{Type}/``) answered 5xx, or cut off after it was sent, is never resent:
+Salesforce may have committed it. :func:`salesforce_error` marks such failures
+``outcome_unknown`` and the delivery code looks the record up before trying again.
+Backoff is exponential from ``backoff_seconds``; ``Retry-After`` is honoured. When
+retries run out simple-salesforce raises its exception for the last status, which
+:func:`salesforce_error` turns into a :class:`SalesforceError`.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from urllib3.util.retry import Retry
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
 
     from .settings import SalesforceSettings
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Methods whose repetition has the effect of one request.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "TRACE"})
 _clients: dict[tuple, Any] = {}
 _lock = threading.Lock()
+
+
+class CreateSafeRetry(Retry):
+    """A urllib3 ``Retry`` that never resends a request that may have created something.
+
+    A non-idempotent request (``POST``) is resent only after a 429 or a failure to
+    connect; any other failure ends the retries at once, so simple-salesforce sees the
+    real status (``raise_on_status=False``) or the transport error.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> CreateSafeRetry:
+        redirect = response is not None and bool(response.get_redirect_location())
+        if not redirect and (method or "").upper() not in IDEMPOTENT_METHODS:
+            refused = response is not None and response.status == 429
+            unsent = error is not None and self._is_connection_error(error)
+            if not (refused or unsent):
+                from urllib3.exceptions import MaxRetryError, ResponseError
+                from urllib3.util.util import reraise
+
+                if error is not None:
+                    raise reraise(type(error), error, _stacktrace)
+                status = response.status if response is not None else "?"
+                raise MaxRetryError(
+                    _pool,  # type: ignore[arg-type]
+                    url or "",
+                    ResponseError(f"not resending {method} after HTTP {status}"),
+                )
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
 
 _AUTH_SETTINGS = {
     "session": "session_id / instance_url",
@@ -30,11 +81,22 @@ _AUTH_SETTINGS = {
 
 
 class SalesforceError(RuntimeError):
-    """A Salesforce request failed for good (after retries). ``status`` is the HTTP status."""
+    """A Salesforce request failed for good (after retries). ``status`` is the HTTP status.
 
-    def __init__(self, message: str, status: int | None = None):
+    ``outcome_unknown`` is True when Salesforce may have carried the request out anyway (a
+    5xx, or a timeout / dropped connection after it was sent): for a create, the record
+    may exist.
+    """
+
+    def __init__(self, message: str, status: int | None = None, *, outcome_unknown: bool = False):
         super().__init__(message)
         self.status = status
+        self.outcome_unknown = outcome_unknown
+
+
+class SalesforcePendingError(SalesforceError):
+    """A create whose reply was lost is neither found nor old enough to repeat safely
+    (``unconfirmed_wait_seconds``): the delivery stays failed and a later retry looks again."""
 
 
 class SalesforceAuthError(SalesforceError):
@@ -79,7 +141,6 @@ def _build(settings: SalesforceSettings, base_dir: Path | None) -> Salesforce:
     import requests
     from requests.adapters import HTTPAdapter
     from simple_salesforce import Salesforce
-    from urllib3.util.retry import Retry
 
     session = requests.Session()
     if settings.ca_bundle is not None:
@@ -90,13 +151,14 @@ def _build(settings: SalesforceSettings, base_dir: Path | None) -> Salesforce:
             raise SalesforceError(f"[plugins.salesforce] ca_bundle: no such file: {ca}")
         session.verify = str(ca)
         session.trust_env = False  # REQUESTS_CA_BUNDLE would otherwise override verify
-    retry = Retry(
+    retry = CreateSafeRetry(
         total=settings.max_retries,
         connect=settings.max_retries,
         read=0,  # a read timeout may mean Salesforce got the request: never resend it
+        other=0,
         status=settings.max_retries,
         status_forcelist=RETRY_STATUSES,
-        allowed_methods=None,
+        allowed_methods=None,  # every method; CreateSafeRetry decides per request
         backoff_factor=settings.backoff_seconds,
         backoff_max=settings.backoff_max_seconds,
         respect_retry_after_header=True,
@@ -159,6 +221,7 @@ def salesforce_error(exc: Exception, settings: SalesforceSettings, doing: str) -
         SalesforceError as SdkError,
     )
 
+    unknown = False
     if isinstance(exc, SalesforceAuthenticationFailed):
         text = f"Salesforce {doing} failed: {exc.code}: {exc.message}"
         status: int | None = None
@@ -167,9 +230,11 @@ def salesforce_error(exc: Exception, settings: SalesforceSettings, doing: str) -
         status = exc.status
         text = f"Salesforce {doing} failed: HTTP {status}{_describe(exc.content)}"
         auth = isinstance(exc, SalesforceExpiredSession)
+        unknown = status >= 500 or status == 408
     else:
         status, auth = None, False
         text = f"Salesforce {doing} failed: {type(exc).__name__}: {exc}"
+        unknown = not _never_sent(exc)
     text = _redact(text, settings)
     if auth:
         try:
@@ -181,7 +246,21 @@ def salesforce_error(exc: Exception, settings: SalesforceSettings, doing: str) -
             "access token is current and belongs to instance_url)",
             status,
         )
-    return SalesforceError(text, status)
+    return SalesforceError(text, status, outcome_unknown=unknown)
+
+
+def _never_sent(exc: BaseException) -> bool:
+    """True for transport errors raised before the request left (connect timeout,
+    connection refused); False when Salesforce may have received it."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason: Any = exc.args[0] if isinstance(exc, requests.ConnectionError) and exc.args else exc
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
 
 
 def _describe(content: Any) -> str:

@@ -71,6 +71,14 @@ class SalesforceSettings(BaseModel):
     backoff_seconds: float = Field(default=0.5, ge=0, le=60)
     backoff_max_seconds: float = Field(default=10.0, ge=0, le=300)
     lead_statuses: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LEAD_STATUSES))
+    task_external_id_field: str | None = None
+    """API name of a custom External ID text field on Activity (e.g. ``Voicekit_Call_Id__c``,
+    unique): when set, the call's Task is upserted by the call id (``PATCH
+    .../sobjects/Task/{field}/{call_id}``), which is idempotent; else it is created once and
+    found again by ``CallObject``."""
+    unconfirmed_wait_seconds: float = Field(default=120.0, ge=0, le=3600)
+    """A create whose reply was lost (5xx, timeout) and whose record cannot be found is not
+    created again until this long after the attempt (the transaction may still commit)."""
 
     @field_validator("instance_url")
     @classmethod
@@ -84,6 +92,15 @@ class SalesforceSettings(BaseModel):
     def _fields_are_names(cls, value: list[str]) -> list[str]:
         for name in value:
             _check_field(name)
+        return value
+
+    @field_validator("task_external_id_field")
+    @classmethod
+    def _external_id_is_custom_field(cls, value: str | None) -> str | None:
+        if value is not None and not (_FIELD.match(value) and value.endswith("__c")):
+            raise ValueError(
+                f"{value!r} is not a custom field API name (External ID fields end in __c)"
+            )
         return value
 
     @field_validator("timezone_field")

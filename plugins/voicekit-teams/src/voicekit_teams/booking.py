@@ -3,7 +3,10 @@
 Every booking carries a ``transactionId`` derived from the call id and the slot start, so
 a repeated tool call (or a retried request) cannot create a second event: Graph returns
 the existing event for a known ``transactionId``, and the plugin also remembers what it
-booked during the call.
+booked during the call. A create whose reply is lost (5xx, timeout) is sent once more
+with the same ``transactionId`` (:func:`create_event_once`); if that fails too, the booking
+stays *pending* and is looked up by its ``transactionId`` in the organizer's calendar view
+(:func:`find_booked`) before anything else is booked in that call.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .availability import graph_datetime
-from .graph import classify
+from .graph import GraphProblem, classify
 
 if TYPE_CHECKING:
     from msgraph import GraphServiceClient
@@ -99,8 +102,6 @@ def build_event(
 
 def _booked(event: Event | None, organizer: str) -> Booked:
     if event is None or not event.id:
-        from .graph import GraphProblem
-
         raise GraphProblem("rejected", None, "EmptyResponse", "createEvent")
     join_url = event.online_meeting.join_url if event.online_meeting else None
     return Booked(event.id, join_url or event.online_meeting_url, organizer)
@@ -113,6 +114,51 @@ async def create_event(client: GraphServiceClient, organizer: str, event: Event)
     except Exception as exc:
         raise classify(exc, "createEvent") from exc
     return _booked(created, organizer)
+
+
+async def create_event_once(client: GraphServiceClient, organizer: str, event: Event) -> Booked:
+    """:func:`create_event`, sent a second time with the same ``transactionId`` when the
+    first reply was lost (a 5xx other than those the SDK retries, a timeout, a dropped
+    connection): Graph answers a repeated ``transactionId`` with the event it already
+    created, so the meeting exists once whatever happened to the first request. Raises
+    GraphProblem (``outcome_unknown`` if the second reply was lost too)."""
+    try:
+        return await create_event(client, organizer, event)
+    except GraphProblem as problem:
+        if not problem.outcome_unknown:
+            raise
+    return await create_event(client, organizer, event)
+
+
+async def find_booked(
+    client: GraphServiceClient, organizer: str, start: datetime, end: datetime, txn: str
+) -> Booked | None:
+    """The organizer's event between ``start`` and ``end`` (UTC) created with ``txn``, or
+    None. ``GET {graph}/users/{organizer}/calendar/calendarView?startDateTime=..&
+    endDateTime=..&$select=id,transactionId,isCancelled,onlineMeeting,onlineMeetingUrl``
+    (a mailbox read: it sees an event as soon as it is stored). Raises GraphProblem."""
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph.generated.users.item.calendar.calendar_view.calendar_view_request_builder import (
+        CalendarViewRequestBuilder,
+    )
+
+    query = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
+        start_date_time=graph_datetime(start)["dateTime"] + "Z",
+        end_date_time=graph_datetime(end)["dateTime"] + "Z",
+        select=["id", "transactionId", "isCancelled", "onlineMeeting", "onlineMeetingUrl"],
+        top=100,
+    )
+    config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
+    config.headers.add("Prefer", 'outlook.timezone="UTC"')
+    builder = client.users.by_user_id(organizer).calendar.calendar_view
+    try:
+        page = await builder.get(request_configuration=config)
+    except Exception as exc:
+        raise classify(exc, "calendarView") from exc
+    for event in (page.value if page else None) or []:
+        if event.transaction_id == txn and not event.is_cancelled and event.id:
+            return _booked(event, organizer)
+    return None
 
 
 async def move_event(

@@ -198,6 +198,8 @@ def build_client(
 # -- errors ------------------------------------------------------------------------------
 
 ProblemKind = Literal["forbidden", "not_found", "unavailable", "auth", "rejected"]
+#: Transport errors raised before a request left (``GraphProblem.code`` holds the name).
+NOT_SENT = frozenset({"ConnectError", "ConnectTimeout", "ClientAuthenticationError"})
 
 _SPOKEN: dict[ProblemKind, str] = {
     "forbidden": (
@@ -237,6 +239,14 @@ class GraphProblem(Exception):
     @property
     def speakable(self) -> str:
         return _SPOKEN[self.kind]
+
+    @property
+    def outcome_unknown(self) -> bool:
+        """True when Graph may have carried the request out anyway: a 5xx, or a timeout /
+        dropped connection after it was sent (a 429 was refused unprocessed)."""
+        if self.kind != "unavailable" or self.status == 429:
+            return False
+        return self.status is not None or self.code not in NOT_SENT
 
     def record(self) -> dict[str, Any]:
         """JSON-able summary for ``CallReport.data["teams"]["errors"]``."""

@@ -22,9 +22,11 @@ from voicekit_core.scheduling import Interval, free_slots, parse_start, spoken_l
 from . import graph
 from .availability import fetch_busy, find_offers, free_organizers, rotation_order
 from .booking import (
+    Booked,
     build_event,
     cancel_event,
-    create_event,
+    create_event_once,
+    find_booked,
     meeting_body,
     move_event,
     transaction_id,
@@ -33,6 +35,7 @@ from .graph import GraphProblem
 from .settings import NAME, TeamsSettings
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+RESPONSE_KEYS = ("status", "label", "start", "end", "join_url", "event_id")
 
 #: Round-robin position per organizer team, per worker process (advanced on each booking).
 _ROTATION: dict[tuple[str, ...], int] = {}
@@ -93,6 +96,7 @@ class CallState:
     offers: dict[datetime, str] = field(default_factory=dict)  # UTC start -> organizer
     meeting: dict[str, Any] | None = None
     response: dict[str, Any] | None = None  # last booking result, for repeated calls
+    pending: dict[str, Any] | None = None  # a create whose outcome is unknown
 
 
 def teams_tools(call: CallContext) -> list[Any]:
@@ -224,6 +228,8 @@ def teams_tools(call: CallContext) -> list[Any]:
                 "call schedule_meeting again with the same start."
             )
         txn = transaction_id(current.call_id, begin)
+        if state.pending is not None and state.meeting is None:
+            await resolve_pending(current)
         if state.meeting is not None:
             if state.meeting.get("transaction_id") == txn and state.response is not None:
                 return json.dumps(state.response)  # a repeated call books once
@@ -239,6 +245,7 @@ def teams_tools(call: CallContext) -> list[Any]:
             )
         end = begin + settings.duration
         slot = Interval(begin, end)
+        organizer = ""
         try:
             client = await client_for(current)
             busy = await fetch_busy(client, settings, begin, end)
@@ -265,9 +272,78 @@ def teams_tools(call: CallContext) -> list[Any]:
                 body=meeting_body(current),
                 txn=txn,
             )
-            booked = await create_event(client, organizer, event)
+            booked = await create_event_once(client, organizer, event)
+        except GraphProblem as problem:
+            if problem.operation == "createEvent" and problem.outcome_unknown:
+                remember_pending(current, organizer, begin, end, email, txn)
+                record_problem(current, problem)
+                raise ToolError(
+                    "The calendar did not confirm the booking; it may or may not have gone "
+                    "through. Call schedule_meeting once more with the same start to check. If "
+                    "that fails too, apologise and offer to take a message; a colleague will "
+                    "confirm by email."
+                ) from None
+            raise failure(current, problem) from None
+        meeting = record_booking(current, booked, begin, end, email, txn)
+        return json.dumps({k: meeting[k] for k in RESPONSE_KEYS})
+
+    def remember_pending(
+        current: CallContext,
+        organizer: str,
+        begin: datetime,
+        end: datetime,
+        email: str,
+        txn: str,
+    ) -> None:
+        """Keep a create whose outcome is unknown: in the tools' state (resolved before the
+        next booking) and in the report (``data["teams"]["pending_booking"]``)."""
+        state.pending = {
+            "transaction_id": txn,
+            "organizer": organizer,
+            "start": begin.isoformat(),
+            "end": end.isoformat(),
+            "attendee_email": email,
+        }
+        current.data.setdefault(NAME, {})["pending_booking"] = dict(state.pending)
+        current.note(
+            f"teams: booking {begin.isoformat()} with {organizer} unconfirmed (transactionId {txn})"
+        )
+
+    async def resolve_pending(current: CallContext) -> None:
+        """Look the pending create up by its ``transactionId`` (``calendarView``): adopt the
+        event if Graph stored it, else forget it. Raises ToolError if Graph cannot say."""
+        pending = state.pending
+        assert pending is not None
+        begin, end = parse_start(pending["start"]), parse_start(pending["end"])
+        try:
+            client = await client_for(current)
+            booked = await find_booked(
+                client, pending["organizer"], begin, end, pending["transaction_id"]
+            )
         except GraphProblem as problem:
             raise failure(current, problem) from None
+        state.pending = None
+        current.data.setdefault(NAME, {}).pop("pending_booking", None)
+        if booked is None:
+            current.note(f"teams: unconfirmed booking {pending['start']} was not stored")
+            return
+        current.note(
+            f"teams: unconfirmed booking {pending['start']} was stored ({booked.event_id})"
+        )
+        record_booking(
+            current, booked, begin, end, pending["attendee_email"], pending["transaction_id"]
+        )
+
+    def record_booking(
+        current: CallContext,
+        booked: Booked,
+        begin: datetime,
+        end: datetime,
+        email: str,
+        txn: str,
+    ) -> dict[str, Any]:
+        """The booked meeting, kept in the tools' state and the report; sets the
+        disposition and advances the round-robin rotation."""
         label = label_for(current, begin)
         meeting = {
             "event_id": booked.event_id,
@@ -276,7 +352,7 @@ def teams_tools(call: CallContext) -> list[Any]:
             "end": end.isoformat(),
             "label": label,
             "timezone": prospect_timezone(current, settings),
-            "organizer": organizer,
+            "organizer": booked.organizer,
             "attendee_email": email,
             "transaction_id": txn,
             "status": "booked",
@@ -286,10 +362,8 @@ def teams_tools(call: CallContext) -> list[Any]:
         current.set_disposition(Disposition.MEETING_BOOKED, label)
         if settings.assignment == "round_robin":
             _ROTATION[team] = _ROTATION.get(team, 0) + 1
-        state.response = {
-            k: meeting[k] for k in ("status", "label", "start", "end", "join_url", "event_id")
-        }
-        return json.dumps(state.response)
+        state.response = {k: meeting[k] for k in RESPONSE_KEYS}
+        return meeting
 
     @function_tool
     async def reschedule_meeting(context: RunContext, start: str) -> str:

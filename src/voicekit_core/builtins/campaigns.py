@@ -1,0 +1,31 @@
+"""Built-in campaigns: the ``voicekit campaign`` and ``voicekit dnc`` command groups.
+
+The commands themselves live beside the code they drive: lead import, export and the
+DNC list in :mod:`voicekit_core.campaigns.commands_leads`, running and steering campaigns
+in :mod:`voicekit_core.campaigns.commands_run`. Neither imports livekit at CLI start.
+"""
+
+import click
+
+from voicekit_core import hookimpl
+
+NAME = "campaigns"
+
+
+@hookimpl
+def register_commands(cli):
+    from voicekit_core.campaigns import commands_leads, commands_run
+
+    @cli.group()
+    def campaign() -> None:
+        """Campaigns: call a lead list with pacing, retries, calling hours and DNC."""
+
+    @cli.group()
+    def dnc() -> None:
+        """The do-not-call list (global, or per campaign with --campaign)."""
+
+    commands_leads.add_commands(campaign, dnc)
+    commands_run.add_commands(campaign)
+
+
+__all__ = ["NAME", "click", "register_commands"]
