@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nox
@@ -33,19 +35,50 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """The main job: an offline TDX SDR call (qualified prospect books a meeting)."""
+    """The main job, offline: the TDX SDR campaign over the example's 12 leads.
+
+    Imports the example's do-not-call list, creates a campaign from leads.csv, runs it with
+    simulated calls on a sped-up clock (progress, DNC skip, out-of-hours deferrals, busy
+    lead retried, meetings booked, summary), then prints one booked call's transcript.
+    `nox -s demo -- call [SCRIPT]` runs a single simulated call instead.
+    """
     session.install("-e", ".")
-    script = session.posargs[0] if session.posargs else "examples/tdx_sdr/scripts/qualified.yaml"
+    example = "examples/tdx_sdr"
+    if session.posargs and session.posargs[0] == "call":
+        script = (
+            session.posargs[1] if len(session.posargs) > 1 else f"{example}/scripts/qualified.yaml"
+        )
+        session.run(
+            "voicekit",
+            "simulate",
+            example,
+            "--script",
+            script,
+            "--report",
+            ".voicekit/demo-report.json",
+            "--offline",
+        )
+        return
+    name = f"tdx-demo-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    session.run("voicekit", "dnc", "import", example, f"{example}/dnc.txt")
     session.run(
-        "voicekit",
-        "simulate",
-        "examples/tdx_sdr",
-        "--script",
-        script,
-        "--report",
-        ".voicekit/demo-report.json",
-        "--offline",
+        "voicekit", "campaign", "create", example, "--name", name, "--leads", f"{example}/leads.csv"
     )
+    session.run(
+        "voicekit", "campaign", "run", example, name, "--simulate", "--speed", "3000", "--seed", "7"
+    )
+    listing = session.run(
+        "voicekit", "journal", "list", example, "--json", "--limit", "40", silent=True
+    )
+    booked = [
+        row["call_id"]
+        for row in json.loads(listing or "[]")
+        if row["disposition"] == "meeting_booked"
+    ]
+    if not booked:
+        session.error("the demo campaign booked no meeting")
+    session.log("one booked call from this campaign:")
+    session.run("voicekit", "journal", "show", booked[0], example)
 
 
 @nox.session
@@ -61,3 +94,4 @@ def bench(session: nox.Session) -> None:
     """Benchmarks (ratios against a baseline measured in the same run)."""
     install_all(session)
     session.run("python", "benchmarks/run.py", *session.posargs)
+    session.run("python", "benchmarks/dialer.py")  # campaign dialer (issue 10)

@@ -10,8 +10,9 @@
    transaction alone (lock the trunk row, count calls in flight, lease due leads), one
    lead per claim and batches, then released.
 3. Peak memory (RSS, MB) of one process importing and then running a large campaign
-   (100,000 leads by default) in simulated mode with scripts that are never answered
-   (``answer: no_answer``, retries off), in a fresh interpreter (target <= 150 MB).
+   (100,000 leads by default) to its end, in a fresh interpreter (target <= 150 MB): the
+   whole control plane (claims, compliance, attempt rows, outcomes, activity log) with an
+   attempt backend whose calls are never answered, so no call's own cost is measured.
 
 Usage: ``python benchmarks/dialer.py [--calls N] [--claims N] [--leads N]`` (also run by
 ``nox -s bench``).
@@ -24,8 +25,6 @@ import asyncio
 import csv
 import multiprocessing
 import os
-import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,7 +98,13 @@ def write_leads(path: Path, count: int, *, script: str = "") -> None:
         for index in range(count):
             area = AREAS[index // 10_000 % len(AREAS)]
             writer.writerow(
-                [f"Lead {index}", "Acme", f"+1{area}555{index % 10_000:04d}", "America/Chicago", script]
+                [
+                    f"Lead {index}",
+                    "Acme",
+                    f"+1{area}555{index % 10_000:04d}",
+                    "America/Chicago",
+                    script,
+                ]
             )
 
 
@@ -191,7 +196,7 @@ def throughput(calls: int, concurrencies: list[int]) -> list[tuple[str, float]]:
         folder = Path(tmp)
         url = f"sqlite:///{folder / 'store.sqlite3'}"
         write_config(folder / "probe", url)
-        load_deployment(folder / "probe").store  # migrate before the fake opens it
+        load_deployment(folder / "probe").store.migrate()  # before the fake opens it
         with FakeProcess(url) as fake:
             write_leads(folder / "leads.csv", calls)
             phones = [row["phone"] for row in csv.DictReader((folder / "leads.csv").open())]
@@ -201,7 +206,9 @@ def throughput(calls: int, concurrencies: list[int]) -> list[tuple[str, float]]:
             rows.append(("bare loop, telephony.dial()", calls / bare))
             for concurrency in concurrencies:
                 deployment = load_deployment(
-                    write_config(folder / f"c{concurrency}", url, concurrency=concurrency, fake=fake)
+                    write_config(
+                        folder / f"c{concurrency}", url, concurrency=concurrency, fake=fake
+                    )
                 )
                 result = import_csv(
                     deployment.store,
@@ -240,11 +247,13 @@ def claims_per_second(store_url: str, leads: int, batch: int) -> float:
         deployment = load_deployment(write_config(folder / "d", store_url, concurrency=batch))
         write_leads(folder / "leads.csv", leads)
         name = f"claims-{os.getpid()}-{time.monotonic_ns()}"
-        result = import_csv(deployment.store, deployment.config, name=name, path=folder / "leads.csv")
+        result = import_csv(
+            deployment.store, deployment.config, name=name, path=folder / "leads.csv"
+        )
         runner = CampaignRunner(
             deployment, result.campaign.id, mode="simulated", options=RunnerOptions(seed=1)
         )
-        runner.backend  # noqa: B018
+        runner.check()
         claimed = 0
         elapsed = 0.0
         while True:
@@ -283,32 +292,57 @@ def start_postgres(folder: Path) -> str:
 MEMORY_SCRIPT = """
 import asyncio, resource, sys, time
 from pathlib import Path
+from voicekit_core.calls import Disposition
 from voicekit_core.campaigns.importer import import_csv
-from voicekit_core.campaigns.runner import CampaignRunner, RunnerOptions
+from voicekit_core.campaigns.runner import AttemptOutcome, CampaignRunner, RunnerOptions
 from voicekit_core.deployment import load_deployment
+
+
+class NobodyAnswers:
+    # an attempt backend whose calls are never answered (SIP 480) at once
+    mode = "simulated"
+    trunk_id = "memory-trunk"
+
+    async def place(self, job):
+        return AttemptOutcome(Disposition.NO_ANSWER, "SIP 480", sip_status=480)
+
+    async def adopt(self, job):
+        return await self.place(job)
+
+    async def room_exists(self, room):
+        return False
+
+    async def aclose(self):
+        return None
+
+
+def rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 folder = Path(sys.argv[1])
 deployment = load_deployment(folder)
 start = time.perf_counter()
 result = import_csv(deployment.store, deployment.config, name="memory", path=folder / "leads.csv")
-imported = time.perf_counter() - start
-rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-runner = CampaignRunner(deployment, result.campaign.id, mode="simulated", options=RunnerOptions(seed=1))
+imported, rss_import = time.perf_counter() - start, rss()
+runner = CampaignRunner(
+    deployment, result.campaign.id, backend=NobodyAnswers(), options=RunnerOptions(seed=1)
+)
 start = time.perf_counter()
 outcome = asyncio.run(runner.run())
 ran = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(result.pending, outcome.state, outcome.attempts, f"{imported:.1f}", f"{ran:.1f}", f"{rss_import:.1f}", f"{rss:.1f}")
+print(result.pending, outcome.state, outcome.attempts, f"{imported:.1f}", f"{ran:.1f}",
+      f"{rss_import:.1f}", f"{rss():.1f}")
 """
 
 
 def peak_memory(leads: int) -> tuple[str, ...]:
+    """Import ``leads`` leads and run the campaign to its end in a fresh interpreter, every
+    attempt unanswered at once (no call costs: the dialer's own memory is measured)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_config(folder, f"sqlite:///{folder / 'store.sqlite3'}", concurrency=20)
-        (folder / "scripts").mkdir()
-        (folder / "scripts" / "nobody.yaml").write_text("answer: no_answer\n", encoding="utf-8")
-        write_leads(folder / "leads.csv", leads, script="nobody")
+        write_leads(folder / "leads.csv", leads)
         out = subprocess.run(
             [sys.executable, "-c", MEMORY_SCRIPT, str(folder)],
             check=True,

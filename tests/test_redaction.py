@@ -97,6 +97,15 @@ def test_interpolated_values_provider_keys_and_inline_tokens_are_registered(voic
         assert redact(secret) == REDACTED
 
 
+def test_phone_numbers_from_the_environment_stay_call_data(voicekit, monkeypatch):
+    # a transfer target written as ${FORWARD_PHONE_NUMBER} must reach the report intact
+    monkeypatch.setenv("VK_RED_FORWARD", "+14155550177")
+    path = voicekit.write(with_("[campaign]\nforward = 'tel:${VK_RED_FORWARD}'"))
+    config = voicekit.load(path).config
+    assert redact("transfer to tel:+14155550177") == "transfer to tel:+14155550177"
+    assert config.redacted()["campaign"]["forward"] == f"{REDACTED} (${{VK_RED_FORWARD}})"
+
+
 # -- the log record choke point -------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from voicekit_core.builtins.scripted import (
     _match_slot,
+    detect_callback,
     detect_intent,
     parse_authority,
     parse_budget_usd,
@@ -266,3 +267,37 @@ def test_match_slot_spanish_24h_labels():
 @pytest.mark.parametrize(("text", "index"), [("el lunes", 0), ("el martes me va bien", 1)])
 def test_match_slot_spanish_weekday_in_spanish_labels(text, index):
     assert _match_slot(text, ES_SLOTS) == ES_SLOTS[index]
+
+
+# -- detect_callback -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Call me back tomorrow afternoon", "with_time"),
+        (
+            "Sorry, I'm in a meeting right now. Can you call me back tomorrow afternoon?",
+            "with_time",
+        ),
+        ("I'm busy, try me Tuesday at 3", "with_time"),
+        ("Can you try me again in two hours?", "with_time"),
+        ("Call me Friday at noon", "with_time"),  # "call me" counts with a time
+        ("Could we do a callback next week?", "with_time"),
+        ("Estoy ocupado, llámeme mañana por la tarde", "with_time"),
+        ("Can you call me back?", "ask_time"),
+        ("Call me later", "ask_time"),
+        ("I'm driving, can't talk right now", "ask_time"),
+        ("It's not a good time", "ask_time"),
+        ("Ahora no puedo", "ask_time"),
+        ("Vuelva a llamar otro día", "ask_time"),
+        ("You can call me Dana", None),  # "call me" without a time
+        ("It's my call", None),
+        ("Not right now, maybe next year", None),
+        ("I'm not available right now", None),
+        ("Ideally within the next 2 months.", None),
+        ("Sure, I have a couple of minutes.", None),
+    ],
+)
+def test_detect_callback(text, expected):
+    assert detect_callback(text) == expected

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -77,6 +78,8 @@ class CallContext:
     data: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     end_requested: bool = False
+    #: the call's "now" (aware, UTC): the wall clock, or a simulated campaign's sped-up clock
+    clock: Callable[[], datetime] = field(default=lambda: utcnow(), repr=False)
 
     @property
     def config(self) -> DeploymentConfig:

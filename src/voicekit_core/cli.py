@@ -104,7 +104,7 @@ def check(config: Path) -> None:
     if book is not None:
         summary = book.summarize(max_problems=50)  # one streamed pass, never all leads
         summary.raise_for_problems()
-        console.print(f"{summary.valid} leads in {book.path}")
+        console.print(f"{summary.valid} leads in {untrusted(book.path)}")
 
 
 @cli.command()
@@ -266,7 +266,6 @@ def simulate(
     print_call(console, report, deployment)
     if report_path is not None:
         from .files import write_private
-
         from .redaction import redact
 
         write_private(report_path, redact(report.model_dump_json(indent=2)))
@@ -393,7 +392,7 @@ def journal_retry(config: Path, attempts: int | None, backoff: float | None) -> 
         detail = "[green]delivered[/]" if delivered else "[red]failed[/]"
         if not delivered and record is not None and record.error:
             detail += " " + escape(record.error[:120])
-        table.add_row(call_id, escape(plugin), detail)
+        table.add_row(untrusted(call_id), escape(plugin), detail)
         failed += not delivered
     console.print(table)
     console.print(f"{len(outcomes) - failed} delivered, {failed} failed")

@@ -471,7 +471,8 @@ def parse_config(
     values: dict[str, str] = {}
     data, refs, problems = interpolate_env(data, file=file, environ=environ, values=values)
     for value in values.values():
-        register_secret(value)
+        if not _is_phone_number(value):  # call data (a transfer target), masked, not secret
+            register_secret(value)
     _register_secretish(data)
     try:
         config = DeploymentConfig.model_validate(data)
@@ -596,6 +597,19 @@ def _replace_values(node: Any, secrets: dict[str, str]) -> Any:
         if value and (node == value or (len(value) >= 4 and value in node))
     ]
     return f"{REDACTED} ({', '.join(found)})" if found else node
+
+
+def _is_phone_number(value: str) -> bool:
+    """Whether ``value`` is one E.164 phone number (``+14155550100``, ``tel:+1...``)."""
+    import phonenumbers
+
+    text = value.strip().removeprefix("tel:")
+    if not text.startswith("+"):
+        return False
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(text, None))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _register_secretish(node: Any, key: str = "") -> None:

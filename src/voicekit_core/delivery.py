@@ -22,8 +22,8 @@ from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponen
 
 from .calls import CallReport, DeliveryRecord
 from .delivery_state import DeliveryState
-from .errors import VoicekitError
 from .deployment import Deployment
+from .errors import VoicekitError
 from .journal import DELIVERY_LEASE_SECONDS, DeliveryClaim, JournalError
 from .redaction import redact
 from .spill import pending_spills, read_spill, write_spill

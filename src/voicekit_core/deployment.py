@@ -29,13 +29,13 @@ from .config import (
 )
 from .errors import ConfigError, PluginError, Problem
 from .journal import Journal
-from .redaction import install_log_redaction, redact, register_environment
-from .store import Store, StoreError, resolve_url, writable_problems
 from .lead_csv import LeadBook
 from .phones import PhonePolicy
 from .plugins import VoicekitPluginManager, build_plugin_manager
 from .prompts import template_problems
 from .providers import Kind, ProviderRegistry
+from .redaction import install_log_redaction, redact, register_environment
+from .store import Store, StoreError, resolve_url, writable_problems
 
 logger = logging.getLogger("voicekit")
 

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
@@ -279,6 +279,7 @@ async def create_call(
     call_id: str | None = None,
     check_veto: bool = True,
     campaign: dict[str, str] | None = None,
+    clock: Callable[[], datetime] | None = None,
     **session_options: Any,
 ) -> CallRun:
     """Look up the lead, run the before-dial veto (outbound, unless ``check_veto`` is
@@ -286,6 +287,8 @@ async def create_call(
 
     ``campaign`` (``{"id": campaign id, "attempt_id": ...}``) links the call to a
     campaign attempt: kept in ``report.data["campaign"]`` and on the journal row.
+    ``clock`` (returns aware UTC datetimes) is the call's "now" for tools such as
+    ``schedule_callback``; a simulated campaign passes its sped-up clock.
 
     Raises ``CallVetoed`` (nothing is built or journaled) or ``ValueError`` for a bad phone.
     """
@@ -294,6 +297,8 @@ async def create_call(
     )
     if campaign:
         call.data["campaign"] = dict(campaign)
+    if clock is not None:
+        call.clock = clock
     if direction == "outbound" and check_veto:
         check_before_dial(call)
     agent = build_agent(call)

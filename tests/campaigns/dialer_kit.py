@@ -13,6 +13,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,8 @@ def report_for(
 class FakeWorker:
     """Plays the LiveKit worker for the fake server's answered calls: reads the job
     metadata of the room's dispatch and journals a report under its call id (linked to the
-    campaign attempt), after ``duration(phone)`` seconds (0: before the dial returns).
+    campaign attempt) from a thread of its own, ``duration(phone)`` seconds after the
+    answer (the fake keeps serving meanwhile, as a real worker machine would let it).
     ``disposition(phone)`` picks the outcome."""
 
     def __init__(
@@ -197,6 +199,8 @@ class FakeWorker:
         self.data = data
         self.journaled: list[tuple[str, str | None, str | None]] = []
         self._lock = threading.Lock()
+        self._rooms: dict[str, Any] = {}
+        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fake-worker")
         fake.on_answer = self
 
     def __call__(self, request: Any) -> None:
@@ -210,16 +214,12 @@ class FakeWorker:
         assert meta is not None, f"no dispatch for room {request.room_name}"
         phone = request.sip_call_to
         report = report_for(meta.call_id, phone, self.disposition(phone), data=self.data(phone))
-        self.journal.start_call(report, campaign_id=meta.campaign_id, attempt_id=meta.attempt_id)
-        seconds = self.duration(phone)
-        if seconds <= 0:
-            self._finish(report, meta)
-        else:
-            timer = threading.Timer(seconds, self._finish, args=(report, meta))
-            timer.daemon = True
-            timer.start()
+        self._pool.submit(self._run, report, meta, self.duration(phone))
 
-    def _finish(self, report: CallReport, meta: Any) -> None:
+    def _run(self, report: CallReport, meta: Any, seconds: float) -> None:
+        self.journal.start_call(report, campaign_id=meta.campaign_id, attempt_id=meta.attempt_id)
+        if seconds > 0:
+            time.sleep(seconds)
         self.journal.finish_call(report, [], claim=False)
         self.fake.rooms.pop(report.call_id, None)  # the agent hung up: the room goes
         with self._lock:
@@ -389,4 +389,3 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 def at(text: str) -> datetime:
     """An aware UTC datetime from ``"2026-11-24 15:00"``."""
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-

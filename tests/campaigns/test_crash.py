@@ -9,7 +9,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from dialer_kit import FakeWorker, create_campaign, start_dialer, wait_for, write_deployment, write_leads
+from dialer_kit import (
+    FakeWorker,
+    create_campaign,
+    start_dialer,
+    wait_for,
+    write_deployment,
+    write_leads,
+)
 from sqlalchemy import select
 
 from voicekit_core.calls import Disposition
@@ -24,10 +31,14 @@ OPTIONS = {"report_timeout_seconds": 1.0, "max_call_seconds": 2.0, "seed": 5}
 
 def runner_owner(deployment, campaign_id: str) -> str | None:
     with deployment.store.read() as db:
-        return db.execute(select(campaigns.c.runner_owner).where(campaigns.c.id == campaign_id)).scalar()
+        return db.execute(
+            select(campaigns.c.runner_owner).where(campaigns.c.id == campaign_id)
+        ).scalar()
 
 
-def test_sigkilled_dialers_never_dial_a_room_twice_and_every_lead_ends(tmp_path: Path, fake_livekit):
+def test_sigkilled_dialers_never_dial_a_room_twice_and_every_lead_ends(
+    tmp_path: Path, fake_livekit
+):
     fake = fake_livekit
     rng = random.Random(10)
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
@@ -48,7 +59,9 @@ def test_sigkilled_dialers_never_dial_a_room_twice_and_every_lead_ends(tmp_path:
         if phones.index(phone) % 7 == 3 and phone not in asked:
             asked.add(phone)
             return Disposition.CALLBACK_REQUESTED
-        return rng.choice([Disposition.QUALIFIED, Disposition.NOT_INTERESTED, Disposition.MEETING_BOOKED])
+        return rng.choice(
+            [Disposition.QUALIFIED, Disposition.NOT_INTERESTED, Disposition.MEETING_BOOKED]
+        )
 
     FakeWorker(
         fake,
@@ -67,8 +80,10 @@ def test_sigkilled_dialers_never_dial_a_room_twice_and_every_lead_ends(tmp_path:
         while kills < KILLS:
             # wait until this dialer holds the campaign, let it work a little, then kill it
             wait_for(
-                lambda: (owner := runner_owner(deployment, campaign_id)) is not None
-                and owner not in owners,
+                lambda: (
+                    (owner := runner_owner(deployment, campaign_id)) is not None
+                    and owner not in owners
+                ),
                 30,
                 "a new dialer to take the campaign over",
             )
@@ -89,7 +104,9 @@ def test_sigkilled_dialers_never_dial_a_room_twice_and_every_lead_ends(tmp_path:
     assert kills >= KILLS - 2  # the campaign outlived (nearly) every planned kill
     assert repo.find_campaign(deployment.store, campaign_id).state == "completed"
     with deployment.store.read() as db:
-        leads = db.execute(select(campaign_leads).where(campaign_leads.c.campaign_id == campaign_id)).all()
+        leads = db.execute(
+            select(campaign_leads).where(campaign_leads.c.campaign_id == campaign_id)
+        ).all()
         tried = db.execute(select(attempts).where(attempts.c.campaign_id == campaign_id)).all()
     assert {lead.state for lead in leads} <= {"done", "skipped"}
     assert all(lead.state_reason for lead in leads if lead.state == "skipped")

@@ -4,6 +4,7 @@ the breaker, leases, reconciliation and stopping (in-process; the store is real)
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -159,7 +160,9 @@ def test_a_busy_lead_is_retried_after_the_busy_delay_then_answers(tmp_path: Path
     write_script(folder, "busy", "answer: busy\n")
     write_script(folder, "answers", 'turns: ["Not interested, thanks."]\n')
     clock = SimulatedClock(at("2026-11-24 17:00"), speed=60)
-    result = run(CampaignRunner(deployment, campaign_id, mode="simulated", clock=clock, options=FAST))
+    result = run(
+        CampaignRunner(deployment, campaign_id, mode="simulated", clock=clock, options=FAST)
+    )
 
     assert result.state == "completed"
     first, second = attempt_rows(deployment, campaign_id)
@@ -185,9 +188,7 @@ def test_a_voicemail_script_leaves_the_message_and_is_not_retried(tmp_path: Path
 
 
 def test_a_lead_outside_its_calling_hours_is_deferred_to_its_window(tmp_path: Path):
-    deployment, campaign_id, _ = setup(
-        tmp_path, 1, scripts={0: "answers"}, hours=LEGAL_HOURS
-    )
+    deployment, campaign_id, _ = setup(tmp_path, 1, scripts={0: "answers"}, hours=LEGAL_HOURS)
     write_script(deployment.config.base_dir, "answers", 'turns: ["Not interested."]\n')
     # Tuesday 06:00 UTC is Monday 22:00 in Los Angeles: the window opens at 08:00 local
     clock = SimulatedClock(at("2026-11-24 06:00"), speed=60)
@@ -226,7 +227,9 @@ def test_a_callback_request_is_redialed_at_the_time_asked(tmp_path: Path):
 
     def outcome(job):
         if job.attempt.number == 1:
-            return AttemptOutcome(Disposition.CALLBACK_REQUESTED, "call me Thursday", callback_at=asked)
+            return AttemptOutcome(
+                Disposition.CALLBACK_REQUESTED, "call me Thursday", callback_at=asked
+            )
         return AttemptOutcome(Disposition.MEETING_BOOKED)
 
     runner = CampaignRunner(
@@ -281,7 +284,10 @@ def test_carrier_capacity_refusals_requeue_without_spending_an_attempt(tmp_path:
 def test_concurrency_caps_hold_across_campaigns_sharing_a_trunk(tmp_path: Path):
     url = sqlite_url(tmp_path)
     folder = write_deployment(
-        tmp_path / "deployment", url, campaign_concurrency=3, trunk_concurrency=5,
+        tmp_path / "deployment",
+        url,
+        campaign_concurrency=3,
+        trunk_concurrency=5,
         reserve_for_inbound=1,
     )
     deployment = load_deployment(folder)
@@ -314,9 +320,16 @@ def test_concurrency_caps_hold_across_campaigns_sharing_a_trunk(tmp_path: Path):
 def test_calls_per_second_space_the_attempts(tmp_path: Path):
     deployment, campaign_id, _ = setup(tmp_path, 12, cps=20, burst=1, campaign_concurrency=10)
     start = time.monotonic()
-    run(CampaignRunner(deployment, campaign_id, backend=ScriptedBackend(always(Disposition.QUALIFIED)), options=FAST))
+    run(
+        CampaignRunner(
+            deployment,
+            campaign_id,
+            backend=ScriptedBackend(always(Disposition.QUALIFIED)),
+            options=FAST,
+        )
+    )
     starts = [a.started_at for a in attempt_rows(deployment, campaign_id)]
-    gaps = [(b - a).total_seconds() for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
     assert min(gaps) >= 0.045
     assert time.monotonic() - start >= 11 * 0.05
 
@@ -327,11 +340,15 @@ def test_the_breaker_pauses_the_campaign_with_its_reason_and_resume_continues(tm
 
     def outcome(job):
         if failing["on"]:
-            return AttemptOutcome(Disposition.FAILED, "SIP 500 Server Internal Error", sip_status=500)
+            return AttemptOutcome(
+                Disposition.FAILED, "SIP 500 Server Internal Error", sip_status=500
+            )
         return AttemptOutcome(Disposition.QUALIFIED)
 
     async def scenario():
-        runner = CampaignRunner(deployment, campaign_id, backend=ScriptedBackend(outcome), options=FAST)
+        runner = CampaignRunner(
+            deployment, campaign_id, backend=ScriptedBackend(outcome), options=FAST
+        )
         task = asyncio.create_task(runner.run())
         while repo.find_campaign(deployment.store, campaign_id).state != "paused":
             await asyncio.sleep(0.02)
@@ -382,7 +399,9 @@ def test_pause_resume_and_cancel_are_noticed_within_a_second(tmp_path: Path):
         result = await task
         return paused_at, last_start, canceled_at, time.monotonic(), result
 
-    paused_at, last_start, canceled_at, ended, result = asyncio.run(asyncio.wait_for(scenario(), 30))
+    _paused_at, _last_start, canceled_at, ended, result = asyncio.run(
+        asyncio.wait_for(scenario(), 30)
+    )
     assert result.state == "canceled"
     assert ended - canceled_at < 1.0
     rows = leads(deployment, campaign_id)
@@ -442,7 +461,11 @@ def test_a_canceled_campaign_cannot_run(tmp_path: Path):
     with deployment.store.write() as db:
         repo.set_state(db, campaign_id, "canceled", "test")
     with pytest.raises(RunnerError, match="is canceled"):
-        run(CampaignRunner(deployment, campaign_id, backend=ScriptedBackend(always(Disposition.QUALIFIED))))
+        run(
+            CampaignRunner(
+                deployment, campaign_id, backend=ScriptedBackend(always(Disposition.QUALIFIED))
+            )
+        )
 
 
 # -- leases and reconciliation ----------------------------------------------------------------
@@ -481,7 +504,14 @@ def test_an_expired_runner_lease_of_a_dead_dialer_is_taken_over(tmp_path: Path):
             .values(runner_owner="dead:1:x", runner_expires_at=utcnow() + timedelta(seconds=1))
         )
     started = time.monotonic()
-    run(CampaignRunner(deployment, campaign_id, backend=ScriptedBackend(always(Disposition.QUALIFIED)), options=FAST))
+    run(
+        CampaignRunner(
+            deployment,
+            campaign_id,
+            backend=ScriptedBackend(always(Disposition.QUALIFIED)),
+            options=FAST,
+        )
+    )
     assert time.monotonic() - started >= 0.8  # waited for the lease to expire
 
 
@@ -502,7 +532,9 @@ def _strand(deployment, campaign_id: str, lead_id: int, *, number: int | None) -
         if number is None:
             return None
         room = room_name(campaign_id, lead_id, number)
-        phone = db.execute(select(campaign_leads.c.phone).where(campaign_leads.c.id == lead_id)).scalar()
+        phone = db.execute(
+            select(campaign_leads.c.phone).where(campaign_leads.c.id == lead_id)
+        ).scalar()
         db.execute(
             insert(attempts).values(
                 campaign_id=campaign_id,
@@ -524,7 +556,9 @@ def test_reconcile_applies_the_journaled_outcome_without_dialing_again(tmp_path:
     deployment, campaign_id, phones = setup(tmp_path, 1, store_url=store_url)
     (lead,) = leads(deployment, campaign_id)
     room = _strand(deployment, campaign_id, lead.id, number=1)
-    Journal(deployment.store).record_call(report_for(room, phones[0], Disposition.MEETING_BOOKED), [])
+    Journal(deployment.store).record_call(
+        report_for(room, phones[0], Disposition.MEETING_BOOKED), []
+    )
     backend = ScriptedBackend(always(Disposition.FAILED))
     run(CampaignRunner(deployment, campaign_id, backend=backend, options=FAST))
 

@@ -73,7 +73,12 @@ def test_live_attempts_against_the_fake_livekit(tmp_path: Path, fake_livekit: Fa
         runner = CampaignRunner(deployment, campaign_id, options=OPTIONS)
         task = asyncio.create_task(runner.run())
         # the carrier is out of capacity for a while, then recovers
-        while len([r for r in fake.calls("CreateSIPParticipant") if r.request.sip_call_to == capacity]) < 2:
+        while (
+            len(
+                [r for r in fake.calls("CreateSIPParticipant") if r.request.sip_call_to == capacity]
+            )
+            < 2
+        ):
             await asyncio.sleep(0.02)
         del fake.dial_failures[capacity]
         return await asyncio.wait_for(task, 30)
@@ -100,12 +105,22 @@ def test_live_attempts_against_the_fake_livekit(tmp_path: Path, fake_livekit: Fa
         meta = json.loads(dispatch.metadata)
         attempt = next(a for a in tried if a.room_name == dispatch.room)
         assert (meta["campaign_id"], meta["attempt_id"]) == (campaign_id, str(attempt.id))
-        assert meta["call_id"] == dispatch.room == room_name(campaign_id, attempt.lead_id, attempt.number)
+        assert (
+            meta["call_id"]
+            == dispatch.room
+            == room_name(campaign_id, attempt.lead_id, attempt.number)
+        )
     assert {(cid, campaign) for cid, campaign, _ in worker.journaled} == {
-        (a.room_name, campaign_id) for a in tried if a.disposition in ("qualified", "callback_requested")
+        (a.room_name, campaign_id)
+        for a in tried
+        if a.disposition in ("qualified", "callback_requested")
     }
     with deployment.store.read() as db:
-        linked = db.execute(select(calls.c.campaign_id, calls.c.attempt_id).where(calls.c.call_id == requeued[0].room_name)).first()
+        linked = db.execute(
+            select(calls.c.campaign_id, calls.c.attempt_id).where(
+                calls.c.call_id == requeued[0].room_name
+            )
+        ).first()
     assert linked is not None  # unanswered calls are journaled by dial() too
 
 
@@ -113,7 +128,9 @@ def test_livekit_answering_503_pauses_the_campaign_with_the_reason(
     tmp_path: Path, fake_livekit: FakeLiveKit
 ):
     fake = fake_livekit
-    deployment, campaign_id, _, _ = setup(tmp_path, fake, 10, trunk_errors=3, campaign_concurrency=1)
+    deployment, campaign_id, _, _ = setup(
+        tmp_path, fake, 10, trunk_errors=3, campaign_concurrency=1
+    )
     fake.http_failure = (503, "upstream connect error")
 
     async def scenario():
@@ -153,7 +170,9 @@ def test_a_call_whose_room_is_gone_without_a_report_fails_at_the_report_timeout(
     fake = fake_livekit
     deployment, campaign_id, _, _ = setup(tmp_path, fake, 1, max_attempts=1)
     fake.on_answer = lambda request: fake.rooms.pop(request.room_name, None)
-    asyncio.run(asyncio.wait_for(CampaignRunner(deployment, campaign_id, options=OPTIONS).run(), 20))
+    asyncio.run(
+        asyncio.wait_for(CampaignRunner(deployment, campaign_id, options=OPTIONS).run(), 20)
+    )
     (attempt,) = rows(deployment, attempts, campaign_id)
     assert attempt.disposition == "failed"
     assert "never reported back" in attempt.detail
@@ -167,7 +186,7 @@ def test_a_takeover_asks_livekit_and_waits_for_a_call_still_running(
     from livekit import api
 
     fake = fake_livekit
-    deployment, campaign_id, phones, url = setup(tmp_path, fake, 1)
+    deployment, campaign_id, phones, _url = setup(tmp_path, fake, 1)
     (lead,) = rows(deployment, campaign_leads, campaign_id)
     room = room_name(campaign_id, lead.id, 1)
     past = utcnow()
@@ -179,8 +198,16 @@ def test_a_takeover_asks_livekit_and_waits_for_a_call_still_running(
         )
         db.execute(
             attempts.insert().values(
-                campaign_id=campaign_id, lead_id=lead.id, number=1, phone=phones[0],
-                room_name=room, call_id=room, owner="dead:1:x", started_at=past, detail="", spent=1,
+                campaign_id=campaign_id,
+                lead_id=lead.id,
+                number=1,
+                phone=phones[0],
+                room_name=room,
+                call_id=room,
+                owner="dead:1:x",
+                started_at=past,
+                detail="",
+                spent=1,
             )
         )
     fake.rooms[room] = api.Room(name=room, sid="RM_live")
@@ -188,7 +215,9 @@ def test_a_takeover_asks_livekit_and_waits_for_a_call_still_running(
     async def scenario():
         task = asyncio.create_task(CampaignRunner(deployment, campaign_id, options=OPTIONS).run())
         await asyncio.sleep(0.3)
-        Journal(deployment.store).record_call(report_for(room, phones[0], Disposition.MEETING_BOOKED), [])
+        Journal(deployment.store).record_call(
+            report_for(room, phones[0], Disposition.MEETING_BOOKED), []
+        )
         return await asyncio.wait_for(task, 10)
 
     asyncio.run(scenario())
@@ -198,3 +227,15 @@ def test_a_takeover_asks_livekit_and_waits_for_a_call_still_running(
     assert attempt.disposition == "meeting_booked"
     (lead,) = rows(deployment, campaign_leads, campaign_id)
     assert (lead.state, lead.disposition) == ("done", "meeting_booked")
+
+
+def test_job_metadata_links_the_worker_report_to_the_attempt():
+    from voicekit_core.telephony.metadata import JobMetadata, parse_job_metadata
+    from voicekit_core.worker import campaign_link
+
+    raw = JobMetadata(
+        phone="+14155550100", call_id="vk-c1-7-2", campaign_id="c1", attempt_id="41"
+    ).to_json()
+    meta = parse_job_metadata(raw)
+    assert campaign_link(meta) == {"id": "c1", "attempt_id": "41"}
+    assert campaign_link(parse_job_metadata(JobMetadata(phone="+14155550100").to_json())) is None

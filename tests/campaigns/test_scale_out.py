@@ -23,7 +23,9 @@ PER_CAMPAIGN = 500
 TRUNK_CAP = 6
 
 
-def test_two_dialers_share_the_trunk_cap_and_dial_each_lead_once(tmp_path: Path, store_url, fake_livekit):
+def test_two_dialers_share_the_trunk_cap_and_dial_each_lead_once(
+    tmp_path: Path, store_url, fake_livekit
+):
     fake = fake_livekit
     folder = write_deployment(
         tmp_path / "deployment",

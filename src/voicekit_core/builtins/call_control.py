@@ -1,4 +1,4 @@
-"""Built-in tools every agent has: ``end_call`` and ``take_message``."""
+"""Built-in tools every agent has: ``end_call``, ``take_message`` and ``schedule_callback``."""
 
 # No `from __future__ import annotations`: livekit reads tool annotations at call time,
 # and RunContext is imported inside register_tools to keep livekit out of plugin listing.
@@ -60,5 +60,28 @@ def register_tools(register, call):
         current.set_disposition(Disposition.MESSAGE_TAKEN, message.strip()[:200])
         return "message recorded; the team will call back"
 
+    @function_tool
+    async def schedule_callback(context: RunContext, when: str) -> str:
+        """Schedule a call back when the caller asks to be called at another time
+        ("call me back tomorrow afternoon", "I'm busy, try me Tuesday at 3"). Then confirm
+        the time it returns, say goodbye, and the call ends.
+
+        Args:
+            when: when to call back, in the caller's words ("tomorrow afternoon", "Tuesday
+                at 3pm", "in two hours") or an ISO 8601 local time ("2026-11-24T15:00").
+        """
+        from voicekit_core.callbacks import CallbackTimeError, plan_for_call
+
+        current = context.userdata
+        try:
+            callback = plan_for_call(current, when)
+        except CallbackTimeError as exc:
+            raise ToolError(str(exc)) from None
+        current.data["callback"] = callback.as_data()
+        current.set_disposition(Disposition.CALLBACK_REQUESTED, callback.reason())
+        current.request_end()
+        return callback.confirmation()
+
     register(end_call)
     register(take_message)
+    register(schedule_callback)

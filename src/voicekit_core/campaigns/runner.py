@@ -1203,8 +1203,8 @@ class CampaignRunner:
             if not tasks:
                 break
             _done, _ = await asyncio.wait(tasks, timeout=self.options.lease_seconds / 3)
-            if self._holding and self._slots and self._due_renewal():
-                with contextlib.suppress(Exception):
+            if self._slots and self._due_renewal():
+                with contextlib.suppress(Exception):  # leads in flight stay ours meanwhile
                     self._renew_leases()
 
     # -- reconciliation ---------------------------------------------------------------------

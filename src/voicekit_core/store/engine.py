@@ -11,6 +11,7 @@ transcripts and phone numbers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import stat
@@ -35,6 +36,9 @@ _MIGRATION_LOCK_ID = 0x766B_0001  # pg_advisory_xact_lock key: "vk" + 1
 _engines: dict[str, Engine] = {}
 _migrated: set[str] = set()
 _lock = threading.Lock()
+# SQLite has one writer at a time; threads of one process queue here for it instead of
+# polling in SQLite's busy handler (which sleeps 1, 2, 5 ... 100 ms between tries)
+_sqlite_writers: dict[str, threading.RLock] = {}
 
 
 class StoreError(VoicekitError):
@@ -107,6 +111,11 @@ class Store:
     def __init__(self, url: str | URL, *, base_dir: Path | None = None, migrate: bool = True):
         self.url = url if isinstance(url, URL) else resolve_url(url, base_dir)
         self.engine = _engine(self.url)
+        self._writer = (
+            _sqlite_writers.setdefault(str(self.url), threading.RLock())
+            if self.url.get_backend_name() == "sqlite"
+            else contextlib.nullcontext()
+        )
         if migrate:
             self.migrate()
 
@@ -135,7 +144,7 @@ class Store:
     def write(self) -> Iterator[Connection]:
         """A write transaction: ``BEGIN IMMEDIATE`` on SQLite; committed on success,
         rolled back on any exception (nothing half-written)."""
-        with self._guard("write to"), self.engine.connect() as conn:
+        with self._writer, self._guard("write to"), self.engine.connect() as conn:
             conn = conn.execution_options(voicekit_immediate=True)
             with conn.begin():
                 yield conn
