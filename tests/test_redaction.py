@@ -59,7 +59,6 @@ def test_redact_replaces_every_registered_value_and_ignores_short_ones():
         "GOOGLE_API_KEY",
         "DEEPGRAM_API_KEY",
         "CARTESIA_API_KEY",
-        "LIVEKIT_API_KEY",
         "LIVEKIT_API_SECRET",
         "HUBSPOT_ACCESS_TOKEN",
         "TWILIO_AUTH_TOKEN",

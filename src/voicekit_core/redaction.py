@@ -28,7 +28,8 @@ KNOWN_SECRET_ENV: tuple[str, ...] = (
     "GOOGLE_API_KEY",
     "DEEPGRAM_API_KEY",
     "CARTESIA_API_KEY",
-    "LIVEKIT_API_KEY",
+    # not LIVEKIT_API_KEY: it is the key's id, like an access-key id; `doctor` and error
+    # messages name it so users can tell projects apart. Its secret is LIVEKIT_API_SECRET.
     "LIVEKIT_API_SECRET",
     "HUBSPOT_ACCESS_TOKEN",
     "TWILIO_AUTH_TOKEN",

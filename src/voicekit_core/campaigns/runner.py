@@ -899,10 +899,13 @@ class CampaignRunner:
             self._poke()
 
     async def _db(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run a store transaction in a worker thread (the event loop keeps dialing while
-        the database answers). If the task is cancelled meanwhile, the transaction is
+        """Run a store transaction. On Postgres in a worker thread (the event loop keeps
+        dialing while the server answers); on SQLite, a local file, inline (a thread costs
+        more than the transaction). If the task is cancelled meanwhile, the transaction is
         still waited for, so what it wrote is known (it records that on the slot), then
         the cancellation goes on."""
+        if self.store.dialect == "sqlite":
+            return function(*args)
         future = asyncio.ensure_future(asyncio.to_thread(function, *args))
         try:
             return await asyncio.shield(future)
