@@ -2,7 +2,7 @@
 
 1. Scheduling throughput against the fake LiveKit server (in its own process, answering
    every call at once; a stand-in worker journals each answered call's report as it
-   answers, so calls have zero duration): ``voicekit campaign run`` (live mode, the whole
+   answers, so calls have zero duration; best of 2 runs each): ``voicekit campaign run`` (live mode, the whole
    control plane: claims, compliance, attempt rows, dial, journal poll, retry decision)
    vs a bare loop calling ``telephony.dial()`` on the same fake. Leads per second and the
    ratio dialer / bare loop (target >= 0.8), at campaign concurrency 1 and N.
@@ -185,7 +185,9 @@ async def bare_loop(deployment, phones: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def throughput(calls: int, concurrencies: list[int]) -> list[tuple[str, float]]:
+def throughput(calls: int, concurrencies: list[int], rounds: int = 2) -> list[tuple[str, float]]:
+    """Leads per second of the bare loop and of the dialer at each concurrency, best of
+    ``rounds`` runs each (the machine's other work only ever slows a run down)."""
     from voicekit_core.campaigns.importer import import_csv
     from voicekit_core.campaigns.runner import CampaignRunner, RunnerOptions
     from voicekit_core.deployment import load_deployment
@@ -202,30 +204,31 @@ def throughput(calls: int, concurrencies: list[int]) -> list[tuple[str, float]]:
             phones = [row["phone"] for row in csv.DictReader((folder / "leads.csv").open())]
             base = load_deployment(write_config(folder / "bare", url, fake=fake))
             asyncio.run(bare_loop(base, phones[:20]))  # warm up
-            bare = asyncio.run(bare_loop(base, phones))
+            bare = min(asyncio.run(bare_loop(base, phones)) for _ in range(rounds))
             rows.append(("bare loop, telephony.dial()", calls / bare))
             for concurrency in concurrencies:
+                folder_c = folder / f"c{concurrency}"
                 deployment = load_deployment(
-                    write_config(
-                        folder / f"c{concurrency}", url, concurrency=concurrency, fake=fake
+                    write_config(folder_c, url, concurrency=concurrency, fake=fake)
+                )
+                best = float("inf")
+                for round_ in range(rounds):
+                    result = import_csv(
+                        deployment.store,
+                        deployment.config,
+                        name=f"bench-{concurrency}-{round_}",
+                        path=folder / "leads.csv",
                     )
-                )
-                result = import_csv(
-                    deployment.store,
-                    deployment.config,
-                    name=f"bench-{concurrency}",
-                    path=folder / "leads.csv",
-                )
-                runner = CampaignRunner(
-                    deployment,
-                    result.campaign.id,
-                    options=RunnerOptions(tick_seconds=0.05, poll_seconds=0.01, seed=1),
-                )
-                start = time.perf_counter()
-                outcome = asyncio.run(runner.run())
-                elapsed = time.perf_counter() - start
-                assert outcome.state == "completed", outcome
-                rows.append((f"dialer, max_concurrency {concurrency}", calls / elapsed))
+                    runner = CampaignRunner(
+                        deployment,
+                        result.campaign.id,
+                        options=RunnerOptions(poll_seconds=0.05, seed=1),
+                    )
+                    start = time.perf_counter()
+                    outcome = asyncio.run(runner.run())
+                    best = min(best, time.perf_counter() - start)
+                    assert outcome.state == "completed", outcome
+                rows.append((f"dialer, max_concurrency {concurrency}", calls / best))
         dispose_all()
     return rows
 

@@ -38,7 +38,7 @@ def postgres_server():
     try:
         yield server.get_uri()
     finally:
-        del server
+        server.cleanup()  # stops the server (and removes its data folder)
         shutil.rmtree(parent, ignore_errors=True)
 
 

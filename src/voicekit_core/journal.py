@@ -112,12 +112,9 @@ class Journal:
             db.execute(
                 insert(calls).values(
                     call_id=report.call_id,
-                    agent_name=report.agent_name,
-                    phone=report.phone,
-                    direction=report.direction,
+                    **_identity(report),
                     status="in_progress",
                     disposition=None,
-                    started_at=report.started_at,
                     ended_at=None,
                     updated_at=now,
                     lease_owner=self.owner,
@@ -165,18 +162,16 @@ class Journal:
         expires = now + timedelta(seconds=DELIVERY_LEASE_SECONDS)
         plugins = list(dict.fromkeys(plugins))
         values = {
-            "agent_name": report.agent_name,
-            "phone": report.phone,
-            "direction": report.direction,
-            "status": "finished",
-            "disposition": report.disposition.value,
-            "started_at": report.started_at,
-            "ended_at": report.ended_at,
+            **_finished(report),
             "updated_at": now,
             "lease_owner": None,
             "lease_expires_at": None,
             "report_json": _report_json(report),
         }
+        link = report.data.get("campaign") if isinstance(report.data, dict) else None
+        if isinstance(link, dict) and link.get("id"):  # a campaign attempt (never dialed by
+            values["campaign_id"] = str(link["id"])  # a worker: busy, no answer...)
+            values["attempt_id"] = str(link.get("attempt_id") or "") or None
         with self.store.write() as db:
             row = db.execute(
                 select(calls.c.status).where(calls.c.call_id == report.call_id)
@@ -504,6 +499,26 @@ def _int() -> Any:
     return Integer()
 
 
+def _identity(report: CallReport) -> dict[str, Any]:
+    """The call-row columns that never change after the call starts."""
+    return {
+        "agent_name": report.agent_name,
+        "phone": report.phone,
+        "direction": report.direction,
+        "started_at": report.started_at,
+    }
+
+
+def _finished(report: CallReport) -> dict[str, Any]:
+    """The call-row columns of an ended call."""
+    return {
+        **_identity(report),
+        "status": "finished",
+        "disposition": report.disposition.value,
+        "ended_at": report.ended_at,
+    }
+
+
 def _owned(claim: DeliveryClaim) -> Any:
     return update(deliveries).where(
         and_(deliveries.c.id == claim.id, deliveries.c.lease_owner == claim.owner)
@@ -613,13 +628,7 @@ def import_legacy_journal(journal: Journal, path: Path) -> int:
             db.execute(
                 insert(calls).values(
                     call_id=report.call_id,
-                    agent_name=report.agent_name,
-                    phone=report.phone,
-                    direction=report.direction,
-                    status="finished",
-                    disposition=report.disposition.value,
-                    started_at=report.started_at,
-                    ended_at=report.ended_at,
+                    **_finished(report),
                     updated_at=now,
                     report_json=row["report_json"],
                 )

@@ -47,9 +47,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -470,6 +473,7 @@ class CampaignRunner:
         self._checked_at = -1e9
         self._on_event: list[Callable[[CampaignEvent], None]] = []
         self._sql = _sql_for(self.store.dialect)
+        self._executor: ThreadPoolExecutor | None = None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -487,6 +491,7 @@ class CampaignRunner:
                     self.deployment,
                     trunk_id=f"simulated:{self.campaign.id}",
                     seed=self.options.seed,
+                    clock=self.clock.now,
                 )
         return self._backend
 
@@ -537,6 +542,8 @@ class CampaignRunner:
         backend = self.backend
         self.check()
         self._start_campaign()
+        if self.store.dialect == "sqlite":
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="campaign-store")
         try:
             while True:
                 outcome = await self._run_once(backend)
@@ -546,6 +553,9 @@ class CampaignRunner:
             await self._drain(cancel=True)
             self._release_runner_lease()
             await backend.aclose()
+            if self._executor is not None:
+                self._executor.shutdown(wait=False)
+                self._executor = None
 
     # -- campaign lifecycle -------------------------------------------------------------
 
@@ -773,8 +783,9 @@ class CampaignRunner:
         across processes), count calls in flight on the trunk and in this campaign, lease
         the leads that are due (retries first, then new leads, in import order).
         """
-        if len(self._slots) >= self.pacing.max_concurrency:
-            return [], True  # this process alone fills the campaign's slots
+        room = self.pacing.max_concurrency - len(self._slots)
+        if room <= 0 or (self._slots and room < min(4, self.pacing.max_concurrency // 4)):
+            return [], True  # full, or wait for a few slots to claim them in one go
         sql, trunk_id = self._sql, self.backend.trunk_id
         now = self.clock.now()
         real_now = utcnow()
@@ -899,14 +910,14 @@ class CampaignRunner:
             self._poke()
 
     async def _db(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run a store transaction. On Postgres in a worker thread (the event loop keeps
-        dialing while the server answers); on SQLite, a local file, inline (a thread costs
-        more than the transaction). If the task is cancelled meanwhile, the transaction is
-        still waited for, so what it wrote is known (it records that on the slot), then
-        the cancellation goes on."""
-        if self.store.dialect == "sqlite":
-            return function(*args)
-        future = asyncio.ensure_future(asyncio.to_thread(function, *args))
+        """Run a store transaction off the event loop, which keeps dialing meanwhile: on
+        Postgres in the default thread pool (the server answers in parallel), on SQLite in
+        one thread of this runner's own (one writer at a time anyway; waiting for another
+        process's write lock then never stalls the calls in flight). If the task is
+        cancelled meanwhile, the transaction is still waited for, so what it wrote is
+        known (it records that on the slot), then the cancellation goes on."""
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, functools.partial(function, *args))
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -1466,11 +1477,14 @@ def callback_time(report: CallReport) -> datetime | None:
     """When the callee asked to be called back: ``report.data["callback"]["at"]`` (or
     ``report.data["callback_at"]``), ISO 8601 with an offset; None when absent or not an
     aware time."""
-    data = report.data or {}
-    raw: Any = (
-        (data.get("callback") or {}).get("at") if isinstance(data.get("callback"), dict) else None
-    )
-    raw = raw or data.get("callback_at")
+    return _callback_of(report.data)
+
+
+def _callback_of(data: Any) -> datetime | None:
+    if not isinstance(data, dict):
+        return None
+    nested = data.get("callback")
+    raw = (nested.get("at") if isinstance(nested, dict) else None) or data.get("callback_at")
     if isinstance(raw, datetime):
         value = raw
     elif isinstance(raw, str):
@@ -1483,45 +1497,56 @@ def callback_time(report: CallReport) -> datetime | None:
     return value if value.tzinfo is not None and value.utcoffset() is not None else None
 
 
-def outcome_of_report(report: CallReport, *, status: str = "finished") -> AttemptOutcome:
-    """An :class:`AttemptOutcome` from a journaled report (SIP status from
-    ``report.data["telephony"]``)."""
-    telephony = report.data.get("telephony") if isinstance(report.data, dict) else None
-    sip_status = (telephony or {}).get("sip_status_code") if isinstance(telephony, dict) else None
-    detail = report.disposition_reason or ("interrupted" if status == "interrupted" else "")
-    answered = sip_status is None and report.disposition not in (
-        Disposition.BUSY,
-        Disposition.NO_ANSWER,
-        Disposition.DECLINED,
-        Disposition.INVALID_NUMBER,
-    )
+_UNANSWERED = frozenset(
+    {Disposition.BUSY, Disposition.NO_ANSWER, Disposition.DECLINED, Disposition.INVALID_NUMBER}
+)
+
+
+def _outcome(
+    disposition: Disposition, reason: str, data: Any, status: str, report: CallReport | None
+) -> AttemptOutcome:
+    telephony = data.get("telephony") if isinstance(data, dict) else None
+    sip_status = telephony.get("sip_status_code") if isinstance(telephony, dict) else None
     return AttemptOutcome(
-        report.disposition,
-        detail,
+        disposition,
+        reason or ("interrupted" if status == "interrupted" else ""),
         sip_status=int(sip_status) if sip_status is not None else None,
-        answered=answered,
-        callback_at=callback_time(report)
-        if report.disposition is Disposition.CALLBACK_REQUESTED
-        else None,
+        answered=sip_status is None and disposition not in _UNANSWERED,
+        callback_at=_callback_of(data) if disposition is Disposition.CALLBACK_REQUESTED else None,
         report=report,
     )
 
 
+def outcome_of_report(report: CallReport, *, status: str = "finished") -> AttemptOutcome:
+    """An :class:`AttemptOutcome` from a report (SIP status from
+    ``report.data["telephony"]``; callback time per :func:`callback_time`)."""
+    return _outcome(report.disposition, report.disposition_reason, report.data, status, report)
+
+
+_ENDED_CALL = select(calls.c.status, calls.c.report_json).where(
+    calls.c.call_id == bindparam("b_call"), calls.c.status != "in_progress"
+)
+
+
 def journaled_outcome(store: Store, call_id: str) -> AttemptOutcome | None:
-    """The outcome of a finished or interrupted call in the journal, else None."""
+    """The outcome of a finished or interrupted call in the journal, else None (the
+    report's JSON is read for the few fields the runner needs, not validated whole)."""
     with store.read() as db:
-        row = db.execute(
-            select(calls.c.status, calls.c.report_json).where(
-                calls.c.call_id == call_id, calls.c.status != "in_progress"
-            )
-        ).first()
+        row = db.execute(_ENDED_CALL, {"b_call": call_id}).first()
     if row is None:
         return None
     try:
-        report = CallReport.model_validate_json(row.report_json)
-    except ValueError:
+        report = json.loads(row.report_json)
+        disposition = Disposition(report["disposition"])
+    except (ValueError, KeyError, TypeError):
         return AttemptOutcome(Disposition.FAILED, "the journaled report is unreadable")
-    return outcome_of_report(report, status=row.status)
+    return _outcome(
+        disposition,
+        str(report.get("disposition_reason") or ""),
+        report.get("data"),
+        row.status,
+        None,
+    )
 
 
 def due_filter(now: datetime) -> Any:

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,15 +49,25 @@ SIP_ANSWERS: dict[str, tuple[Disposition, int, str]] = {
 class SimulatedAttempts:
     """Places attempts as simulated calls (see the module docstring).
 
-    ``seed`` (with the lead id) picks a script for leads without one. Raises
+    ``seed`` (with the lead id) picks a script for leads without one; ``clock`` (aware UTC
+    datetimes) is the calls' "now" (a callback asked for "tomorrow" is tomorrow on the
+    campaign's simulated clock). Raises
     :class:`~voicekit_core.errors.ScriptError` when the deployment has no ``scripts/``
     folder with a script and a lead names none.
     """
 
     mode = "simulated"
 
-    def __init__(self, deployment: Deployment, *, trunk_id: str, seed: int | None = 0):
+    def __init__(
+        self,
+        deployment: Deployment,
+        *,
+        trunk_id: str,
+        seed: int | None = 0,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.deployment = deployment
+        self.clock = clock
         self.trunk_id = trunk_id
         self.seed = seed
         self.folder = deployment.config.base_dir / "scripts"
@@ -191,6 +203,7 @@ class SimulatedAttempts:
             call_id=job.attempt.call_id,
             offline=True,
             campaign=job.link,
+            clock=self.clock,
             greet=not voicemail,
         ) as run:
             if voicemail:
