@@ -1,10 +1,15 @@
-"""Campaign dialer: the pure policy pieces (calling windows, retry, pacing) and their settings.
+"""Campaign dialer: a control plane over LiveKit for calling lead lists.
 
-Nothing here touches a database, LiveKit or the wall clock: every decision takes the
-current time (``now``, an aware datetime) or a ``clock`` callable, so a store-backed runner
-and the tests drive them the same way. Import the submodules directly::
+* policy, pure and clock-driven: :mod:`.windows` (calling hours per lead timezone),
+  :mod:`.retry` (outcome-based retries), :mod:`.pacing` (concurrency, CPS, breaker),
+  :mod:`.settings` (the ``[dialer]`` table);
+* data in the store: :mod:`.repo` (campaign states, activity log), :mod:`.importer`,
+  :mod:`.dnc`, :mod:`.export`, :mod:`.lead_sources`;
+* running: :mod:`.runner` (leases, claims, reconcile), :mod:`.live` (LiveKit attempts),
+  :mod:`.simulated` (offline attempts), :mod:`.clock`, :mod:`.summary`;
+* the ``voicekit campaign`` / ``voicekit dnc`` commands: :mod:`.commands_leads`,
+  :mod:`.commands_run`.
 
-    from voicekit_core.campaigns.windows import check_window, lead_timezones
-    from voicekit_core.campaigns.retry import decide
-    from voicekit_core.campaigns.pacing import CircuitBreaker, TokenBucket
+Import the submodules directly; this package imports nothing on its own. See
+``docs/campaigns.md``.
 """
