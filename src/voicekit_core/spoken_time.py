@@ -38,6 +38,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .scheduling import _MONTHS as _MONTH_NAMES
+from .scheduling import _WEEKDAYS as _DAY_NAMES
+
 #: Clock time of a part of the day (24 h).
 PARTS_OF_DAY: dict[str, time] = {
     "morning": time(10, 0),
@@ -382,36 +385,9 @@ def _minute(value: datetime) -> datetime:
 
 # -- saying it -------------------------------------------------------------------------
 
-_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EN_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-_ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-_ES_MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+# the names an agent says come from the one table the slot labels use
+_EN_DAYS, _ES_DAYS = _DAY_NAMES["en"], _DAY_NAMES["es"]
+_EN_MONTHS, _ES_MONTHS = _MONTH_NAMES["en"], _MONTH_NAMES["es"]
 
 
 def zone_label(local: datetime) -> str:
