@@ -1,0 +1,1 @@
+"""The dashboard's routers, one module per page (each with its ``/api/`` JSON routes)."""
