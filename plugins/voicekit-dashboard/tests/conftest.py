@@ -4,16 +4,15 @@ deployment with an admin user, the app, and a logged-in TestClient (``client``) 
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
+from dashboard_kit import ADMIN, login
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples" / "tdx_sdr"
-ADMIN = ("admin", "correct horse battery")
 
 
 @pytest.fixture
@@ -47,20 +46,6 @@ def app(deployment, app_options):
     from voicekit_dashboard.app import create_app
 
     return create_app(deployment, **app_options)
-
-
-def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]):
-    """Log ``client`` in through the login form; sets ``client.csrf``. Returns the response."""
-    form = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    client.csrf = token
-    client.headers["X-CSRF-Token"] = token
-    return response
 
 
 @pytest.fixture

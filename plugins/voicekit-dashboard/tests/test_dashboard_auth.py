@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from dashboard_kit import ADMIN, login
 from fastapi.testclient import TestClient
-
-from conftest import ADMIN, login
 
 
 def test_healthz_is_public(anonymous: TestClient):
