@@ -189,6 +189,13 @@ def test_default_value_used_when_unset_and_env_wins_when_set(voicekit):
     assert config.secret_refs == {"campaign.name": "${VK_CAMPAIGN:-Q4 push}"}
 
 
+def test_empty_variable_takes_the_default_as_in_the_shell(voicekit):
+    text = with_("[campaign]\nname = '${VK_CAMPAIGN:-Q4 push}'\ncompany = '${VK_CO}'")
+    config = voicekit.load(voicekit.write(text), environ={"VK_CAMPAIGN": "", "VK_CO": ""}).config
+    assert config.campaign.name == "Q4 push"  # set but empty: the default
+    assert config.campaign.model_extra["company"] == ""  # no default: the empty value
+
+
 def test_secretish_keys_redacted_even_when_inline(voicekit):
     text = with_("[campaign]\nname = 'Q4'\napi_token = 'inline-value'")
     redacted = voicekit.load(voicekit.write(text), environ={}).config.redacted()

@@ -375,6 +375,7 @@ def interpolate_env(
 ) -> tuple[Any, dict[str, str], list[Problem]]:
     """Replace ``${VAR}`` / ``${VAR:-default}`` in every string of ``data``.
 
+    ``${VAR:-default}`` takes ``default`` when VAR is unset or empty (as the shell does).
     Returns ``(new_data, {dotted_key: "${VAR}"}, problems)``; a variable that is unset
     and has no default is a problem naming the key and the variable (never a value).
     ``values``, when given, is filled with ``{"${VAR}": value}`` for every variable used.
@@ -393,7 +394,8 @@ def interpolate_env(
 
         def substitute(match: re.Match[str]) -> str:
             var, default = match.group(1), match.group(2)
-            if var in env:
+            # as in the shell, ${VAR:-default} takes the default when VAR is unset or empty
+            if var in env and (env[var] != "" or default is None):
                 refs[dotted] = match.group(0)
                 if values is not None:
                     values[f"${{{var}}}"] = env[var]
