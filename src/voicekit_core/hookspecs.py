@@ -183,7 +183,7 @@ def register_lead_sources(register: Callable[..., None]) -> None:
 def campaign_event(event: CampaignEvent, campaign: Campaign) -> Awaitable[None] | None:
     """Something happened to a running campaign. *Async-capable.* Broadcast.
 
-    Called by the campaign runner (``voicekit campaign run``) in the dialer process:
+    Called by the campaign runner (``voicekit campaign run`` or ``serve``) in the dialer process:
     ``event.kind`` is ``"started"`` (this runner took the campaign's lease),
     ``"paused"`` (by a person or the circuit breaker; ``event.detail`` says why),
     ``"completed"`` (every lead is final), ``"canceled"``, ``"attempt_ended"`` (one

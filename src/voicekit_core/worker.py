@@ -10,6 +10,9 @@ is one call:
 * inbound: a SIP dispatch rule created the room; the caller's number comes from the SIP
   participant's ``sip.phoneNumber`` attribute.
 
+A job of a campaign (metadata with a campaign id) runs with that campaign's instructions
+and greeting overrides (:func:`deployment_for_campaign`).
+
 The session is the one :mod:`voicekit_core.builder` makes for simulated calls, bound to
 the room with ``session.start(agent, room=ctx.room)``. The config path travels to job
 processes in ``VOICEKIT_CONFIG`` (job processes are separate interpreters).
@@ -45,6 +48,28 @@ def campaign_link(meta: JobMetadata) -> dict[str, str] | None:
     if not meta.campaign_id:
         return None
     return {"id": meta.campaign_id, "attempt_id": meta.attempt_id or ""}
+
+
+def deployment_for_campaign(deployment: Deployment, campaign_id: str) -> Deployment:
+    """``deployment`` as the calls of campaign ``campaign_id`` see it: the campaign's
+    instructions, greeting and ``[dialer]`` overrides applied
+    (:func:`voicekit_core.campaigns.overrides.campaign_deployment`), read from the
+    deployment's store. A campaign that cannot be found or whose overrides do not apply is
+    logged (a warning naming it and why) and the deployment's own agent is used: the
+    call still runs."""
+    try:
+        from .campaigns import repo
+        from .campaigns.overrides import campaign_deployment
+
+        return campaign_deployment(deployment, repo.find_campaign(deployment.store, campaign_id))
+    except Exception as exc:
+        logger.warning(
+            "campaign %s: its overrides are not applied to this call (%s); "
+            "using the deployment's agent",
+            campaign_id,
+            str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        )
+        return deployment
 
 
 def phone_from_participant(attributes: dict[str, str]) -> str | None:
@@ -118,6 +143,8 @@ async def entrypoint(ctx: JobContext) -> None:
 
     deployment = current_deployment()
     meta = parse_job_metadata(ctx.job.metadata)
+    if meta.campaign_id:  # the campaign's script: its instructions and greeting
+        deployment = await asyncio.to_thread(deployment_for_campaign, deployment, meta.campaign_id)
     await ctx.connect()
     if meta.direction == "outbound" and meta.phone:
         identity = f"sip_{meta.phone}"  # the identity `voicekit dial` gave the SIP participant

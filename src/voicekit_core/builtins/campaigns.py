@@ -2,7 +2,10 @@
 
 The commands themselves live beside the code they drive: lead import, export and the
 DNC list in :mod:`voicekit_core.campaigns.commands_leads`, running and steering campaigns
-in :mod:`voicekit_core.campaigns.commands_run`. Neither imports livekit at CLI start.
+in :mod:`voicekit_core.campaigns.commands_run`, per-campaign overrides and redial in
+:mod:`voicekit_core.campaigns.commands_edit`, ``start`` and the long-running ``serve``
+dialer in :mod:`voicekit_core.campaigns.commands_serve`. None imports livekit at CLI
+start.
 """
 
 import click
@@ -14,7 +17,12 @@ NAME = "campaigns"
 
 @hookimpl
 def register_commands(cli):
-    from voicekit_core.campaigns import commands_leads, commands_run
+    from voicekit_core.campaigns import (
+        commands_edit,
+        commands_leads,
+        commands_run,
+        commands_serve,
+    )
 
     @cli.group()
     def campaign() -> None:
@@ -26,6 +34,8 @@ def register_commands(cli):
 
     commands_leads.add_commands(campaign, dnc)
     commands_run.add_commands(campaign)
+    commands_edit.add_commands(campaign)
+    commands_serve.add_commands(campaign)
 
 
 __all__ = ["NAME", "click", "register_commands"]

@@ -1,5 +1,8 @@
 """CLI: ``voicekit campaign list|show|run|pause|resume|cancel``.
 
+(``edit`` / ``redial`` are in :mod:`.commands_edit`, ``start`` / ``serve`` in
+:mod:`.commands_serve`.)
+
 ``CAMPAIGN`` is a campaign's name or id. Exit status: 0 done, 2 bad input (config, an
 unknown campaign, a state change that is not allowed, a bad option value), with the
 campaign and the reason named. Untrusted text (reasons, lead fields, activity-log
@@ -157,6 +160,7 @@ def show(config: Path, campaign: str, event_limit: int, as_json: bool) -> None:
         ).first()
     summary = campaign_summary(store, row.id)
     log = repo.events(store, row.id, limit=event_limit)
+    overrides = row.settings.get("overrides") or {}
     if as_json:
         payload = {
             "id": row.id,
@@ -172,6 +176,7 @@ def show(config: Path, campaign: str, event_limit: int, as_json: bool) -> None:
                 else None,
                 "trunk_id": lease.trunk_id,
             },
+            "overrides": overrides,
             "summary": summary.as_dict(),
             "events": [{**e, "at": e["at"].isoformat()} for e in log],
         }
@@ -187,6 +192,13 @@ def show(config: Path, campaign: str, event_limit: int, as_json: bool) -> None:
         console.print(f"runner: {_shown(lease.runner_owner)} (lease until {until})")
     else:
         console.print("runner: none")
+    if overrides:
+        from .commands_edit import override_lines
+        from .overrides import campaign_overrides
+
+        console.print("overrides (`voicekit campaign edit`):")
+        for line in override_lines(campaign_overrides(row)):
+            console.print(f"  {_shown(line)}")
     print_summary(console, summary)
     if log:
         from ..cli import _table

@@ -77,7 +77,7 @@ class LiveAttempts:
         try:
             await self._other_vetoes(job)
             result = await dial(
-                self.deployment,
+                job.deployment or self.deployment,
                 job.lead.phone,
                 creds=self.creds,
                 settings=self.settings,
@@ -130,7 +130,7 @@ class LiveAttempts:
         if not impls:
             return
         call = await prepare_call(
-            self.deployment,
+            job.deployment or self.deployment,
             job.lead.phone,
             mode="live",
             lead=job.lead.lead,

@@ -188,12 +188,15 @@ class AttemptOutcome:
 @dataclass
 class AttemptJob:
     """What a backend gets for one attempt. ``await mark_in_call()`` moves the lead to
-    ``in_call`` once the callee answered."""
+    ``in_call`` once the callee answered. ``deployment``: the deployment as the
+    campaign's calls see it (its overrides applied,
+    :func:`~.overrides.campaign_deployment`); None means the backend's own."""
 
     campaign_id: str
     lead: ClaimedLead
     attempt: AttemptRow
     mark_in_call: Callable[[], Awaitable[None]]
+    deployment: Deployment | None = None
 
     @property
     def link(self) -> dict[str, str]:
@@ -429,9 +432,13 @@ class CampaignRunner:
     ``campaign`` is a name or id. ``backend`` places the attempts (default: live
     :class:`~.live.LiveAttempts` or :class:`~.simulated.SimulatedAttempts` per ``mode``);
     ``clock`` is campaign time (default: real, or a :class:`~.clock.SimulatedClock` when
-    simulated). Settings are the deployment's ``[dialer]``.
+    simulated). Settings are the deployment's ``[dialer]`` with the campaign's overrides
+    (:func:`~.overrides.effective_dialer`; re-read within a tick when they are edited);
+    its calls run with the campaign's instructions and greeting
+    (:func:`~.overrides.campaign_deployment`).
 
-    Raises :class:`~.repo.CampaignError` for an unknown campaign.
+    Raises :class:`~.repo.CampaignError` for an unknown campaign and
+    :class:`~.overrides.OverrideError` for overrides that no longer fit the deployment.
     """
 
     def __init__(
@@ -453,6 +460,9 @@ class CampaignRunner:
         self.owner = self.options.owner or process_owner()
         self.settings: DialerSection = deployment.config.dialer
         self.pacing: PacingSettings = self.settings.pacing
+        self.call_deployment: Deployment = deployment
+        self._settings_of: dict[str, Any] | None = None
+        self._apply_settings()
         if clock is None:
             clock = (
                 RealClock()
@@ -472,6 +482,37 @@ class CampaignRunner:
         self._checked_at = -1e9
         self._on_event: list[Callable[[CampaignEvent], None]] = []
         self._sql = _sql_for(self.store.dialect)
+
+    def _apply_settings(self) -> None:
+        """(Re)compute the campaign's effective ``[dialer]`` and call deployment from its
+        overrides, when its settings changed. Raises
+        :class:`~.overrides.OverrideError`."""
+        from .overrides import campaign_deployment
+
+        if self.campaign.settings == self._settings_of:
+            return
+        self.call_deployment = campaign_deployment(self.deployment, self.campaign)
+        self.settings = self.call_deployment.config.dialer
+        self.pacing = self.settings.pacing
+        if self._settings_of is not None:
+            self.breaker.settings = self.pacing.breaker
+            logger.info("campaign %s: settings edited; applied", self.campaign.name)
+        self._settings_of = self.campaign.settings
+
+    def _refresh_settings(self) -> None:
+        """:meth:`_apply_settings` during a run: overrides that no longer apply are
+        logged and the previous settings kept."""
+        from .overrides import OverrideError
+
+        try:
+            self._apply_settings()
+        except OverrideError as exc:
+            self._settings_of = self.campaign.settings  # said once, not every tick
+            logger.error(
+                "campaign %s: edited overrides not applied, keeping the previous ones: %s",
+                self.campaign.name,
+                exc,
+            )
 
     # -- public ---------------------------------------------------------------------------
 
@@ -586,6 +627,7 @@ class CampaignRunner:
             self._checked_at = loop_time
             previous = self.campaign.state
             self.campaign = repo.find_campaign(self.store, self.campaign.id)
+            self._refresh_settings()
             if self.campaign.state == "running" and previous == "paused":
                 self.breaker.reset()
                 await self._emit("resumed", self.campaign.state_reason)
@@ -882,7 +924,13 @@ class CampaignRunner:
             attempt = await self._record_attempt(slot)
             if attempt is None:
                 return  # skipped or deferred by compliance
-            job = AttemptJob(self.campaign.id, lead, attempt, lambda: self._mark_in_call(slot))
+            job = AttemptJob(
+                self.campaign.id,
+                lead,
+                attempt,
+                lambda: self._mark_in_call(slot),
+                self.call_deployment,
+            )
             try:
                 outcome = await self.backend.place(job)
             except asyncio.CancelledError:
@@ -955,7 +1003,7 @@ class CampaignRunner:
         real_now = utcnow()
         with self.store.write() as db:
             decision = compliance_decision(
-                db, self.deployment.config, lead.lead, now, lead.campaign_id
+                db, self.call_deployment.config, lead.lead, now, lead.campaign_id
             )
             if not decision.allowed:
                 event = self._veto_lead(db, slot, decision)
@@ -1168,7 +1216,7 @@ class CampaignRunner:
 
         decision = compliance_decision(
             db,
-            self.deployment.config,
+            self.call_deployment.config,
             lead.lead,
             now,
             lead.campaign_id,
@@ -1328,7 +1376,9 @@ class CampaignRunner:
             if outcome is None:
                 exists = await self.backend.room_exists(attempt.room_name)
                 if exists or self._call_in_progress(attempt.call_id):
-                    job = AttemptJob(self.campaign.id, lead, attempt, _nothing)
+                    job = AttemptJob(
+                        self.campaign.id, lead, attempt, _nothing, self.call_deployment
+                    )
                     self._mark_in_call_owned(lead.id)
                     outcome = await self.backend.adopt(job)
                 else:

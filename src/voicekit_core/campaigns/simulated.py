@@ -4,6 +4,8 @@ Each attempt is a real simulated call, on the same path as ``voicekit simulate``
 :func:`voicekit_core.runner.open_call` with ``mode="simulated"`` runs a text
 ``AgentSession`` with the deployment's offline ``[models].fallback`` model, the caller's
 turns come from a caller script, and the report is journaled (post-call plugins run).
+The agent is the campaign's: its instructions and greeting overrides apply
+(:mod:`.overrides`).
 
 The caller script of a lead:
 
@@ -173,7 +175,7 @@ class SimulatedAttempts:
 
         disposition, status, reason = SIP_ANSWERS[answer]
         call = await prepare_call(
-            self.deployment,
+            job.deployment or self.deployment,
             job.lead.phone,
             mode="simulated",
             lead=job.lead.lead,
@@ -196,7 +198,7 @@ class SimulatedAttempts:
 
         voicemail = script.answer == "voicemail"
         async with open_call(
-            self.deployment,
+            job.deployment or self.deployment,  # the campaign's script (its overrides)
             job.lead.phone,
             mode="simulated",
             lead=job.lead.lead,
