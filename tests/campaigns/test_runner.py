@@ -652,3 +652,40 @@ def test_clock_rejects_bad_values():
     clock = SimulatedClock(datetime(2026, 1, 1, tzinfo=timezone.utc), speed=3600)
     assert not clock.jump_to(datetime(2025, 1, 1, tzinfo=timezone.utc))
     assert clock.real_seconds(3600) == 1
+
+
+def test_paced_simulated_calls_ring_and_speak_in_campaign_time(tmp_path: Path):
+    from voicekit_core.campaigns.simulated import (
+        RING_SECONDS,
+        SimulatedAttempts,
+        speaking_seconds,
+    )
+    from voicekit_core.simulate import load_script
+
+    deployment, campaign_id, _ = setup(tmp_path, 1, scripts={0: "talker"})
+    write_script(
+        deployment.config.base_dir,
+        "talker",
+        "turns:\n  - Yes, speaking.\n  - Not interested, thanks.\n",
+    )
+    waits: list[float] = []
+
+    async def sleep(campaign_seconds: float) -> None:
+        waits.append(campaign_seconds)
+
+    runner = CampaignRunner(deployment, campaign_id, mode="simulated", options=FAST)
+    backend = SimulatedAttempts(
+        deployment, trunk_id=f"simulated:{campaign_id}", seed=7, clock=runner.clock.now, sleep=sleep
+    )
+    runner._backend = backend
+    run(runner)
+
+    turns = load_script(deployment.config.base_dir / "scripts" / "talker.yaml").turns
+    assert waits[0] == RING_SECONDS
+    assert waits[1:] == [speaking_seconds(t) for t in turns][: len(waits) - 1]
+    assert len(waits) >= 2
+    paced = CampaignRunner(
+        deployment, campaign_id, mode="simulated", options=RunnerOptions(simulated_pace=True)
+    )
+    assert paced.backend.sleep is not None
+    assert CampaignRunner(deployment, campaign_id, mode="simulated").backend.sleep is None

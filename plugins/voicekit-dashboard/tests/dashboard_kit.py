@@ -21,3 +21,19 @@ def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]
     client.csrf = token
     client.headers["X-CSRF-Token"] = token
     return response
+
+
+def all_routes(app) -> list:
+    """Every ``Route`` of ``app``, routers included by ``include_router`` expanded (FastAPI
+    >= 0.160 keeps them as wrapper objects in ``app.routes``); the static mount left out."""
+    from starlette.routing import Route
+
+    found: list = []
+    pending = list(app.routes)
+    while pending:
+        route = pending.pop(0)
+        if isinstance(route, Route):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            pending.extend(route.original_router.routes)
+    return found

@@ -237,7 +237,10 @@ class RunnerOptions:
     live call still without a final report after this long is hung up and failed.
     ``seed``: retry jitter and the simulated script pick. ``exit_when_idle``: return when
     nothing is due and nothing is in flight (only future retries remain) instead of
-    waiting for them (simulated runs jump the clock instead).
+    waiting for them (simulated runs jump the clock instead). ``simulated_pace``:
+    simulated calls ring and callers speak in campaign time (see
+    :class:`~.simulated.SimulatedAttempts`), so calls last long enough to be watched live
+    (the dashboard); off, they run as fast as the offline model answers.
     """
 
     lease_seconds: float = LEASE_SECONDS
@@ -248,6 +251,7 @@ class RunnerOptions:
     seed: int | None = None
     owner: str | None = None
     exit_when_idle: bool = False
+    simulated_pace: bool = False
 
 
 @dataclass
@@ -531,8 +535,12 @@ class CampaignRunner:
                     trunk_id=f"simulated:{self.campaign.id}",
                     seed=self.options.seed,
                     clock=self.clock.now,
+                    sleep=self._campaign_sleep if self.options.simulated_pace else None,
                 )
         return self._backend
+
+    async def _campaign_sleep(self, campaign_seconds: float) -> None:
+        await asyncio.sleep(self.clock.real_seconds(campaign_seconds))
 
     def check(self) -> None:
         """Fail before any call if the backend cannot run this campaign: live, the

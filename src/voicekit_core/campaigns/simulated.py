@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,13 +47,27 @@ SIP_ANSWERS: dict[str, tuple[Disposition, int, str]] = {
     "no_answer": (Disposition.NO_ANSWER, 480, "Temporarily Unavailable"),
 }
 
+#: Campaign seconds a paced simulated call rings before it is answered.
+RING_SECONDS = 6.0
+#: Speaking rate of a paced simulated caller (about 150 words a minute), plus a pause.
+WORDS_PER_SECOND = 2.5
+TURN_PAUSE_SECONDS = 1.0
+
+
+def speaking_seconds(text: str) -> float:
+    """Campaign seconds a caller takes to say ``text`` (a pause, then 2.5 words/s)."""
+    return TURN_PAUSE_SECONDS + len(text.split()) / WORDS_PER_SECOND
+
 
 class SimulatedAttempts:
     """Places attempts as simulated calls (see the module docstring).
 
     ``seed`` (with the lead id) picks a script for leads without one; ``clock`` (aware UTC
     datetimes) is the calls' "now" (a callback asked for "tomorrow" is tomorrow on the
-    campaign's simulated clock). Raises
+    campaign's simulated clock). ``sleep(campaign_seconds)``, when given, paces a call as
+    a phone call goes: :data:`RING_SECONDS` of ringing before the answer and, before each
+    caller turn, the time to say it (:func:`speaking_seconds`), all in campaign time.
+    Raises
     :class:`~voicekit_core.errors.ScriptError` when the deployment has no ``scripts/``
     folder with a script and a lead names none.
     """
@@ -67,9 +81,11 @@ class SimulatedAttempts:
         trunk_id: str,
         seed: int | None = 0,
         clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ):
         self.deployment = deployment
         self.clock = clock
+        self.sleep = sleep
         self.trunk_id = trunk_id
         self.seed = seed
         self.folder = deployment.config.base_dir / "scripts"
@@ -197,6 +213,8 @@ class SimulatedAttempts:
         from ..telephony.voicemail import record_voicemail, voicemail_text
 
         voicemail = script.answer == "voicemail"
+        if self.sleep is not None:
+            await self.sleep(RING_SECONDS)
         async with open_call(
             job.deployment or self.deployment,  # the campaign's script (its overrides)
             job.lead.phone,
@@ -221,6 +239,8 @@ class SimulatedAttempts:
                             "not played"
                         )
                         break
+                    if self.sleep is not None:
+                        await self.sleep(speaking_seconds(turn))
                     await run.user_says(turn)
         assert run.report is not None
         outcome = outcome_of_report(run.report)

@@ -11,11 +11,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -226,4 +228,19 @@ campaign_events = Table(
     Column("lead_id", Integer),
     Column("detail", Text, nullable=False, default=""),
     Index(None, "campaign_id", "at"),
+)
+
+# uploaded lead CSVs (the dashboard's Leads page), kept whole so a download gives back the
+# same bytes; `selected` marks the list a new campaign starts from (at most one row)
+lead_lists = Table(
+    "lead_lists",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("filename", String(255), nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("row_count", Integer, nullable=False),  # non-blank data rows
+    Column("data", LargeBinary, nullable=False),
+    Column("uploaded_at", UTCDateTime, nullable=False),
+    Column("selected", Boolean, nullable=False, default=False),
 )

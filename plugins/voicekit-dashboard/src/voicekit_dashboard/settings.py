@@ -47,6 +47,18 @@ class DashboardSettings(StrictModel):
     widget_token_ttl_seconds: int = Field(
         default=600, ge=30, le=900, description="lifetime of a widget join token (<= 15 min)"
     )
+    live_poll_seconds: float = Field(
+        default=0.5, ge=0.01, le=10, description="how often live streams read the store"
+    )
+    sse_keepalive_seconds: float = Field(
+        default=15, ge=0.05, le=300, description="idle time before a stream sends a keep-alive"
+    )
+    test_call_limit: int = Field(
+        default=4, ge=1, le=50, description="test calls running at once (browser chats)"
+    )
+    test_call_idle_seconds: float = Field(
+        default=600, ge=0.1, le=24 * 3600, description="a test call nobody types in ends after"
+    )
 
     @field_validator("login_rate", "upload_rate", "api_rate", "widget_rate")
     @classmethod
