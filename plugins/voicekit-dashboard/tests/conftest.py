@@ -28,7 +28,14 @@ def deployment(example_dir: Path, monkeypatch: pytest.MonkeyPatch):
 
     from voicekit_core.deployment import load_deployment
 
-    for name in ("OPENAI_API_KEY", "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+    for name in (
+        "OPENAI_API_KEY",
+        "LIVEKIT_URL",
+        "LIVEKIT_API_KEY",
+        "LIVEKIT_API_SECRET",
+        "VOICEKIT_STORE_URL",
+        "LIVEKIT_SIP_OUTBOUND_TRUNK",
+    ):
         monkeypatch.delenv(name, raising=False)
     loaded = load_deployment(example_dir)
     set_admin(loaded.store, *ADMIN)

@@ -37,7 +37,9 @@ CHROMIUM_FLAGS = [
 
 
 def chromium_path() -> str | None:
-    candidate = os.environ.get("VOICEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    candidate = (
+        os.environ.get("VOICEKIT_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    )
     return candidate if Path(candidate).exists() else None
 
 
@@ -65,7 +67,11 @@ def _free_port() -> int:
 
 def _voicekit() -> list[str]:
     script = Path(sys.executable).parent / "voicekit"
-    return [str(script)] if script.exists() else [sys.executable, "-c", "from voicekit_core.cli import main; main()"]
+    return (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from voicekit_core.cli import main; main()"]
+    )
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +92,15 @@ def dashboard_server(tmp_path_factory):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("OPENAI_API_KEY", "LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+        if k
+        not in (
+            "OPENAI_API_KEY",
+            "LIVEKIT_URL",
+            "LIVEKIT_API_KEY",
+            "LIVEKIT_API_SECRET",
+            "VOICEKIT_STORE_URL",
+            "LIVEKIT_SIP_OUTBOUND_TRUNK",
+        )
     }
     env["VOICEKIT_DASHBOARD_PASSWORD"] = ADMIN[1]
     subprocess.run(
@@ -99,8 +113,17 @@ def dashboard_server(tmp_path_factory):
     port = _free_port()
     log = (folder / "dashboard.log").open("w")
     process = subprocess.Popen(
-        [*_voicekit(), "dashboard", str(folder), "--port", str(port), "--dialer", "simulated",
-         "--speed", os.environ.get("VOICEKIT_BROWSER_SPEED", "5")],
+        [
+            *_voicekit(),
+            "dashboard",
+            str(folder),
+            "--port",
+            str(port),
+            "--dialer",
+            "simulated",
+            "--speed",
+            os.environ.get("VOICEKIT_BROWSER_SPEED", "5"),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -109,7 +132,9 @@ def dashboard_server(tmp_path_factory):
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
-            raise RuntimeError("voicekit dashboard exited:\n" + (folder / "dashboard.log").read_text())
+            raise RuntimeError(
+                "voicekit dashboard exited:\n" + (folder / "dashboard.log").read_text()
+            )
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 break
@@ -168,9 +193,7 @@ def page(browser, login_state, dashboard_server):
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.on(
-        "console", lambda msg: errors.append(msg.text) if msg.type == "error" else None
-    )
+    opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
