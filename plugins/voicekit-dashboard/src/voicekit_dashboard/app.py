@@ -58,7 +58,7 @@ def create_app(
     *,
     settings: DashboardSettings | None = None,
     dialer: str = "external",
-    speed: float = 600.0,
+    speed: float = 10.0,
 ) -> FastAPI:
     """The dashboard app for ``deployment``.
 

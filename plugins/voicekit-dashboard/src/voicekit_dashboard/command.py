@@ -51,9 +51,10 @@ def _dialer_mode(deployment, requested: str) -> str:
 @click.option(
     "--speed",
     type=click.FloatRange(min=1, max=100_000),
-    default=600.0,
+    default=10.0,
     show_default=True,
-    help="Simulated dialer: campaign time runs this many times faster than real time.",
+    help="Simulated dialer: campaign time runs this many times faster than real time "
+    "(calls ring and callers speak in campaign time; idle waits are skipped).",
 )
 def dashboard(
     config: Path,

@@ -92,7 +92,8 @@ async def start_dialer(dash: DashboardState) -> InProcessDialer | None:
         dash.deployment,
         mode="simulated",
         speed=dash.speed,
-        options=RunnerOptions(tick_seconds=0.25, poll_seconds=0.1),
+        # paced: calls ring and callers speak in campaign time, so the Live page shows them
+        options=RunnerOptions(tick_seconds=0.25, poll_seconds=0.1, simulated_pace=True),
         poll_seconds=POLL_SECONDS,
     )
     task = asyncio.create_task(_supervise(supervisor), name="dashboard dialer")

@@ -46,7 +46,7 @@ class DashboardState:
     settings: DashboardSettings
     limits: RateLimits
     dialer: str = "external"
-    speed: float = 600.0
+    speed: float = 10.0
     services: dict[str, Any] = field(default_factory=dict)
 
     @property
