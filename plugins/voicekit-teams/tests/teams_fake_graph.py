@@ -1,27 +1,44 @@
 """A small fake of the Microsoft Graph endpoints voicekit-teams calls, on 127.0.0.1.
 
-* ``POST /v1.0/users/{id}/calendar/getSchedule`` - free/busy from ``busy`` + booked events
+* ``POST /v1.0/users/{id}/calendar/getSchedule`` - free/busy from ``busy`` + booked events,
+  and each organizer's ``workingHours`` (default: Monday-Friday 9:00-17:00
+  ``"Eastern Standard Time"``, a Windows zone name as Graph writes it; a ``customTimeZone``
+  or None per organizer through ``working_hours``)
 * ``POST /v1.0/users/{id}/events`` - creates a Teams event; a known ``transactionId``
   returns the existing event (as Graph does)
 * ``PATCH /v1.0/users/{id}/events/{event}`` and ``POST .../events/{event}/cancel``
 * ``GET /v1.0/users/{id}/calendar/calendarView?startDateTime=..&endDateTime=..`` - the
   organizer's events overlapping the window (with ``transactionId``)
 
-JSON keys are matched case-insensitively (the SDK sends some PascalCase). ``fail`` injects
-errors by operation name (``getSchedule``, ``createEvent``, ``updateEvent``,
-``cancelEvent``, ``calendarView``) as ``{"error": {"code", "message"}}`` bodies, on every
-request; ``commit_then_fail[operation]`` answers the next requests with those statuses
-*after* carrying them out (a gateway losing Graph's reply); ``fail_once[operation]``
-answers the next requests with those statuses without carrying them out.
+Shapes follow Microsoft's documentation (``calendar: getSchedule``, ``scheduleInformation``,
+``freeBusyError``, ``workingHours``, ``customTimeZone``). JSON keys are matched
+case-insensitively (the SDK sends some PascalCase). Misbehaviour on demand, by operation
+name (``getSchedule``, ``createEvent``, ``updateEvent``, ``cancelEvent``, ``calendarView``):
+
+* ``fail[op]``: every request answers that status (``{"error": {"code", "message"}}``);
+* ``fail_once[op]``: the next requests answer those statuses, not carried out;
+* ``commit_then_fail[op]``: the next requests are carried out, then answer those statuses
+  (a gateway losing Graph's reply);
+* ``throttle[op]``: the next requests answer 429 with ``Retry-After`` of those seconds;
+* ``delays[op]``: the next requests are carried out, then answered that many seconds late
+  (a create Graph commits but answers after the client gave up);
+* ``unknown``: mailboxes Graph does not know: in ``Schedules`` their entry carries only an
+  ``error`` (``responseCode`` 5009, no ``scheduleItems``); as the mailbox in the path, 404
+  ``ErrorInvalidUser``;
+* ``answer_zone[organizer]``: write that organizer's busy times in this Windows zone,
+  ignoring ``Prefer: outlook.timezone`` (as some tenants have been seen to).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -31,8 +48,56 @@ ERROR_CODES = {
     401: "InvalidAuthenticationToken",
     403: "ErrorAccessDenied",
     404: "ErrorItemNotFound",
+    429: "TooManyRequests",
     503: "ServiceUnavailable",
 }
+#: The fake's own Windows -> IANA table (independent of the plugin's CLDR mapping).
+WINDOWS_ZONES = {
+    "Eastern Standard Time": "America/New_York",
+    "Pacific Standard Time": "America/Los_Angeles",
+    "Tokyo Standard Time": "Asia/Tokyo",
+    "Romance Standard Time": "Europe/Paris",
+}
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday"]
+
+
+def working_hours(
+    start: str = "09:00", end: str = "17:00", zone: str = "Eastern Standard Time", days=None
+) -> dict[str, Any]:
+    """A Graph ``workingHours`` with a named (Windows or IANA) zone."""
+    return {
+        "daysOfWeek": list(days or WEEKDAYS),
+        "startTime": f"{start}:00.0000000",
+        "endTime": f"{end}:00.0000000",
+        "timeZone": {"name": zone},
+    }
+
+
+def custom_working_hours(start: str = "08:00", end: str = "17:00") -> dict[str, Any]:
+    """Microsoft's documented ``customTimeZone`` example (bias 480, US daylight rules:
+    Pacific time under a custom name)."""
+    hours = working_hours(start, end)
+    hours["timeZone"] = {
+        "@odata.type": "#microsoft.graph.customTimeZone",
+        "bias": 480,
+        "name": "Customized Time Zone",
+        "standardOffset": {
+            "time": "02:00:00.0000000",
+            "dayOccurrence": 1,
+            "dayOfWeek": "sunday",
+            "month": 11,
+            "year": 0,
+        },
+        "daylightOffset": {
+            "daylightBias": -60,
+            "time": "02:00:00.0000000",
+            "dayOccurrence": 2,
+            "dayOfWeek": "sunday",
+            "month": 3,
+            "year": 0,
+        },
+    }
+    return hours
 
 
 def ci(data: Any, *path: str) -> Any:
@@ -58,11 +123,11 @@ def utc(value: str, zone: str = "UTC") -> datetime:
     return datetime.fromisoformat(value.split(".")[0]).replace(tzinfo=timezone.utc)
 
 
-def graph_time(moment: datetime) -> dict[str, str]:
-    return {
-        "dateTime": moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
-        "timeZone": "UTC",
-    }
+def graph_time(moment: datetime, zone: str = "UTC") -> dict[str, str]:
+    """``dateTimeTimeZone`` of ``moment`` written in ``zone`` (UTC or a Windows name)."""
+    iana = WINDOWS_ZONES.get(zone)  # a zone unknown to the fake: UTC wall time, its label
+    local = moment.astimezone(ZoneInfo(iana) if iana else timezone.utc)
+    return {"dateTime": local.strftime("%Y-%m-%dT%H:%M:%S.0000000"), "timeZone": zone}
 
 
 @dataclass
@@ -72,6 +137,7 @@ class Request:
     headers: dict[str, str]
     json: Any
     operation: str
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -81,6 +147,11 @@ class FakeGraph:
     fail: dict[str, int] = field(default_factory=dict)
     fail_once: dict[str, list[int]] = field(default_factory=dict)
     commit_then_fail: dict[str, list[int]] = field(default_factory=dict)
+    throttle: dict[str, list[float]] = field(default_factory=dict)
+    delays: dict[str, list[float]] = field(default_factory=dict)
+    unknown: set[str] = field(default_factory=set)
+    working_hours: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    answer_zone: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -108,14 +179,32 @@ class FakeGraph:
         )
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             raise self._error(401)
+        user = request.match_info.get("user", "").lower()
+        if user in self.unknown:
+            raise _json_error(
+                404,
+                {
+                    "error": {
+                        "code": "ErrorInvalidUser",
+                        "message": f"The requested user '{user}' is invalid.",
+                    }
+                },
+            )
         if operation in self.fail:
             raise self._error(self.fail[operation])
         if self.fail_once.get(operation):
             raise self._error(self.fail_once[operation].pop(0))
+        if self.throttle.get(operation):
+            wait = self.throttle[operation].pop(0)
+            payload = {"error": {"code": "TooManyRequests", "message": "Please retry later."}}
+            raise _json_error(429, payload, {"Retry-After": f"{wait:g}"})
         return body
 
-    def _lose_reply(self, operation: str) -> None:
-        """After the work is done: fail the reply if ``commit_then_fail`` says so."""
+    async def _lose_reply(self, operation: str) -> None:
+        """After the work is done: answer late if ``delays`` says so, and fail the reply
+        if ``commit_then_fail`` says so."""
+        if self.delays.get(operation):
+            await asyncio.sleep(self.delays[operation].pop(0))
         if self.commit_then_fail.get(operation):
             raise self._error(self.commit_then_fail[operation].pop(0))
 
@@ -128,20 +217,41 @@ class FakeGraph:
         body = await self._prelude(request, "getSchedule")
         start = utc(ci(body, "StartTime", "dateTime"), ci(body, "StartTime", "timeZone"))
         end = utc(ci(body, "EndTime", "dateTime"), ci(body, "EndTime", "timeZone"))
-        value = []
+        prefer = request.headers.get("Prefer", "")
+        asked = prefer.split("=", 1)[1].strip('"') if "outlook.timezone=" in prefer else "UTC"
+        value: list[dict[str, Any]] = []
         for schedule in ci(body, "Schedules") or []:
-            blocks = list(self.busy.get(schedule.lower(), []))
+            key = schedule.lower()
+            if key in self.unknown:
+                message = (
+                    f"Unable to resolve e-mail address {schedule} to an Active Directory object."
+                )
+                value.append(
+                    {"scheduleId": schedule, "error": {"message": message, "responseCode": "5009"}}
+                )
+                continue
+            zone = self.answer_zone.get(key, asked)
+            blocks = list(self.busy.get(key, []))
             blocks += [
                 (utc(e["start"]["dateTime"]), utc(e["end"]["dateTime"]))
                 for e in self.events.values()
-                if e["organizer"] == schedule.lower() and not e.get("isCancelled")
+                if e["organizer"] == key and not e.get("isCancelled")
             ]
             items = [
-                {"status": "busy", "start": graph_time(s), "end": graph_time(e)}
+                {"status": "busy", "start": graph_time(s, zone), "end": graph_time(e, zone)}
                 for s, e in sorted(blocks)
                 if s < end and start < e
             ]
-            value.append({"scheduleId": schedule, "availabilityView": "", "scheduleItems": items})
+            entry: dict[str, Any] = {
+                "scheduleId": schedule,
+                "availabilityView": "",
+                "scheduleItems": items,
+            }
+            hours = self.working_hours.get(key, working_hours())
+            if hours is not None:
+                entry["workingHours"] = hours
+            value.append(entry)
+        await self._lose_reply("getSchedule")
         return web.json_response({"value": value})
 
     async def _create(self, request: web.Request) -> web.Response:
@@ -150,7 +260,7 @@ class FakeGraph:
         txn = ci(body, "transactionId")
         for event in self.events.values():
             if txn and event.get("transactionId") == txn:
-                self._lose_reply("createEvent")
+                await self._lose_reply("createEvent")
                 return web.json_response(event, status=201)
         event_id = f"AAMk-fake-{next(self._ids)}"
         event = {
@@ -166,7 +276,7 @@ class FakeGraph:
             "attendees": ci(body, "attendees"),
         }
         self.events[event_id] = event
-        self._lose_reply("createEvent")
+        await self._lose_reply("createEvent")
         return web.json_response(event, status=201)
 
     async def _calendar_view(self, request: web.Request) -> web.Response:
@@ -186,6 +296,7 @@ class FakeGraph:
             and utc(e["start"]["dateTime"]) < end
             and start < utc(e["end"]["dateTime"])
         ]
+        await self._lose_reply("calendarView")
         return web.json_response({"value": value})
 
     async def _update(self, request: web.Request) -> web.Response:
@@ -196,6 +307,7 @@ class FakeGraph:
         for key in ("start", "end"):
             if ci(body, key) is not None:
                 event[key] = {"dateTime": ci(body, key, "dateTime"), "timeZone": "UTC"}
+        await self._lose_reply("updateEvent")
         return web.json_response(event)
 
     async def _cancel(self, request: web.Request) -> web.Response:
@@ -204,17 +316,22 @@ class FakeGraph:
         if event is None:
             raise self._error(404)
         event["isCancelled"] = True
+        await self._lose_reply("cancelEvent")
         return web.Response(status=202)
 
 
 class _Failure(web.HTTPError):
-    def __init__(self, status: int, payload: dict[str, Any]) -> None:
+    def __init__(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         self.status_code = status
-        super().__init__(text=json.dumps(payload), content_type="application/json")
+        super().__init__(text=json.dumps(payload), content_type="application/json", headers=headers)
 
 
-def _json_error(status: int, payload: dict[str, Any]) -> web.HTTPError:
-    return _Failure(status, payload)
+def _json_error(
+    status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+) -> web.HTTPError:
+    return _Failure(status, payload, headers)
 
 
 def teams_table(base_url: str, **overrides: object) -> str:

@@ -32,7 +32,8 @@ def settings_for(fake, **overrides) -> TeamsSettings:
 async def offers(fake, now: datetime, **overrides):
     settings = settings_for(fake, **overrides)
     client = graph.build_client(settings, graph.StaticTokenCredential(TOKEN))
-    return await find_offers(client, settings, now=now)
+    found, _schedule = await find_offers(client, settings, now=now)
+    return found
 
 
 def starts(found) -> list[datetime]:
@@ -130,8 +131,8 @@ async def test_round_robin_rotates_between_free_reps(fake_graph):
     )
     client = graph.build_client(settings, graph.StaticTokenCredential(TOKEN))
     now = datetime(2026, 3, 2, 13, tzinfo=UTC)
-    first = await find_offers(client, settings, now=now, rotation=0, max_slots=1)
-    second = await find_offers(client, settings, now=now, rotation=1, max_slots=1)
+    first, _ = await find_offers(client, settings, now=now, rotation=0, max_slots=1)
+    second, _ = await find_offers(client, settings, now=now, rotation=1, max_slots=1)
     assert [first[0].organizer, second[0].organizer] == ["a@tdx.example", "b@tdx.example"]
     assert first[0].slot == second[0].slot
 

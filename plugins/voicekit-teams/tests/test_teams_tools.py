@@ -15,7 +15,9 @@ Dana Whitfield,Brightline Logistics,VP of Operations,+14155550123,dana@brightlin
 # Friday 2026-03-06 9:00 EST; 2 h notice -> first slot 11:00 EST = 16:00Z = 8:00 AM PST.
 NOW = "2026-03-06T14:00:00Z"
 FIRST = "2026-03-06T16:00:00+00:00"
-MONDAY = "2026-03-09T13:00:00+00:00"  # 9:00 EDT, after the DST change
+# Monday after the DST change: 9:00 EDT (13:00Z) is 6:00 AM PDT, before Dana's 8:00; the
+# first slot inside her hours is 11:00 EDT = 15:00Z = 8:00 AM PDT.
+MONDAY = "2026-03-09T15:00:00+00:00"
 EMAIL = "dana@brightline.example"
 
 
@@ -39,8 +41,9 @@ async def test_check_availability_speaks_in_the_prospects_timezone(voicekit, fak
     data = json.loads(run.report.tool_call("check_availability").output)
     assert data["timezone"] == "America/Los_Angeles"
     assert data["slots"][0] == {"start": FIRST, "label": "Friday, March 6 at 8:00 AM PST"}
-    # Across the DST change: Monday 9:00 New York is 13:00Z, spoken as 6:00 AM PDT.
-    assert data["slots"][1] == {"start": MONDAY, "label": "Monday, March 9 at 6:00 AM PDT"}
+    # Across the DST change: Monday 9:00 New York (13:00Z) would be 6:00 AM PDT for Dana,
+    # before her 8:00; 11:00 EDT is her 8:00 AM PDT.
+    assert data["slots"][1] == {"start": MONDAY, "label": "Monday, March 9 at 8:00 AM PDT"}
     assert run.report.data["tools"]["check_availability"] == "teams"
 
 
@@ -196,14 +199,18 @@ async def test_forbidden_apologises_and_reports(voicekit, fake_graph):
     assert record.is_error
     assert "take a message" in record.output
     assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in record.output
-    assert run.report.data["teams"]["errors"] == [
-        {
-            "operation": "getSchedule",
-            "kind": "forbidden",
-            "status": 403,
-            "code": "ErrorAccessDenied",
-        }
-    ]
+    [error] = run.report.data["teams"]["errors"]
+    assert {k: error[k] for k in ("operation", "kind", "status", "code")} == {
+        "operation": "getSchedule",
+        "kind": "forbidden",
+        "status": 403,
+        "code": "ErrorAccessDenied",
+    }
+    assert error["attempts"] == 1  # a 403 is not retried
+    follow_up = run.report.data["teams"]["follow_up"]
+    assert follow_up["action"] == "email_times"
+    assert follow_up["attendee_email"] == EMAIL
+    assert run.report.disposition.value == "qualified"
     assert any("403" in note for note in run.report.notes)
     assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in run.report.model_dump_json()
 
@@ -233,14 +240,17 @@ async def test_unconfirmed_create_is_resent_once_then_left_pending(voicekit, fak
         await run.user_says("Book Friday.")
     record = run.report.tool_call("schedule_meeting")
     assert record.is_error
-    assert "did not confirm the booking" in record.output
+    assert "has not confirmed the booking" in record.output
     created = fake_graph.calls("createEvent")
     assert len(created) == 2  # max_retries = 0; one re-send with the same transactionId
     assert ci(created[0].json, "transactionId") == ci(created[1].json, "transactionId")
-    pending = run.report.data["teams"]["pending_booking"]
+    teams = run.report.data["teams"]
+    pending = teams["pending_booking"]
     assert pending["transaction_id"] == ci(created[0].json, "transactionId")
     assert (pending["organizer"], pending["start"]) == (ORGANIZER, FIRST)
-    assert run.report.data["teams"]["errors"][0]["status"] == 503
+    assert teams["errors"][0]["status"] == 503
+    assert teams["follow_up"]["action"] == "confirm_booking"
+    assert teams["follow_up"]["transaction_id"] == pending["transaction_id"]
     assert "meeting" not in run.report.data
 
 
@@ -261,9 +271,10 @@ async def test_event_stored_then_502_is_resent_with_the_same_transaction_id(voic
     assert len(fake_graph.calls("createEvent")) == 2
 
 
-async def test_pending_booking_that_was_stored_is_found_not_booked_again(voicekit, fake_graph):
-    """Both replies are lost although Graph stored the event; asked again, the tool finds
-    it by transactionId in the calendar view instead of calling it taken or booking anew."""
+async def test_pending_booking_that_was_stored_is_settled_not_booked_again(voicekit, fake_graph):
+    """Both replies are lost although Graph stored the event; asked again, the tool sends
+    the create once more with its transactionId and gets the stored event back, instead
+    of calling the slot taken or booking anew."""
     fake_graph.commit_then_fail["createEvent"] = [502, 502]
     call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
     llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
@@ -274,10 +285,13 @@ async def test_pending_booking_that_was_stored_is_found_not_booked_again(voiceki
     assert first.is_error and not second.is_error
     [event] = fake_graph.events.values()
     assert json.loads(second.output)["event_id"] == event["id"]
-    assert len(fake_graph.calls("createEvent")) == 2
-    assert len(fake_graph.calls("calendarView")) == 1
+    created = fake_graph.calls("createEvent")
+    assert len(created) == 3
+    assert {ci(r.json, "transactionId") for r in created} == {event["transactionId"]}
+    assert len(fake_graph.calls("getSchedule")) == 1
     assert run.report.data["meeting"]["transaction_id"] == event["transactionId"]
     assert "pending_booking" not in run.report.data["teams"]
+    assert "follow_up" not in run.report.data["teams"]
     assert run.report.disposition.value == "meeting_booked"
 
 
@@ -292,10 +306,10 @@ async def test_pending_booking_that_was_not_stored_is_booked_on_the_next_try(voi
     assert not second.is_error
     assert len(fake_graph.events) == 1
     assert len(fake_graph.calls("createEvent")) == 3
-    assert any("was not stored" in note for note in run.report.notes)
+    assert any("settling unconfirmed booking" in note for note in run.report.notes)
 
 
-async def test_pending_booking_found_when_another_slot_is_asked_for(voicekit, fake_graph):
+async def test_pending_booking_settled_when_another_slot_is_asked_for(voicekit, fake_graph):
     fake_graph.commit_then_fail["createEvent"] = [502, 502]
     llm = ScriptedLLM(
         replies(
@@ -311,7 +325,7 @@ async def test_pending_booking_found_when_another_slot_is_asked_for(voicekit, fa
     second = outputs(run.report, "schedule_meeting")[1]
     assert second.is_error
     assert "already booked for Friday, March 6 at 8:00 AM PST" in second.output
-    assert len(fake_graph.events) == 1 and len(fake_graph.calls("createEvent")) == 2
+    assert len(fake_graph.events) == 1 and len(fake_graph.calls("createEvent")) == 3
     assert run.report.data["meeting"]["start"] == FIRST
 
 
@@ -333,11 +347,11 @@ async def test_reschedule_and_cancel_the_booked_meeting(voicekit, fake_graph):
     patch = fake_graph.calls("updateEvent")
     assert len(patch) == 1
     assert lower_keys(patch[0].json)["start"] == {
-        "datetime": "2026-03-09T13:00:00",
+        "datetime": "2026-03-09T15:00:00",
         "timezone": "UTC",
     }
     result = json.loads(run.report.tool_call("reschedule_meeting").output)
-    assert (result["status"], result["label"]) == ("rescheduled", "Monday, March 9 at 6:00 AM PDT")
+    assert (result["status"], result["label"]) == ("rescheduled", "Monday, March 9 at 8:00 AM PDT")
     assert result["start"] == MONDAY
     cancel = fake_graph.calls("cancelEvent")
     assert len(cancel) == 1 and ci(cancel[0].json, "comment") == "Prospect changed plans"

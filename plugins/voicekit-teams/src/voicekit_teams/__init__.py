@@ -73,7 +73,8 @@ def call_started(call: CallContext) -> None:
 
 @hookimpl
 async def call_ended(call: CallContext, report: CallReport) -> None:
-    """Close the call's Graph client, if a tool opened one."""
-    from .tools import close_session
+    """Let a booking still in flight finish (or look it up by its ``transactionId``),
+    bring ``report`` up to date for ``post_call``, and close the call's Graph client."""
+    from .tools import finish_call
 
-    await close_session(call.call_id)
+    await finish_call(call, report)

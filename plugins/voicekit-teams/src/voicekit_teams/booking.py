@@ -1,23 +1,28 @@
 """Creating, moving and cancelling the Teams meeting of a call (Graph ``/users/{id}/events``).
 
-Every booking carries a ``transactionId`` derived from the call id and the slot start, so
-a repeated tool call (or a retried request) cannot create a second event: Graph returns
-the existing event for a known ``transactionId``, and the plugin also remembers what it
-booked during the call. A create whose reply is lost (5xx, timeout) is sent once more
-with the same ``transactionId`` (:func:`create_event_once`); if that fails too, the booking
-stays *pending* and is looked up by its ``transactionId`` in the organizer's calendar view
-(:func:`find_booked`) before anything else is booked in that call.
+Every booking carries a ``transactionId`` derived from the call id, the slot start and
+how many meetings the call has cancelled, so a repeated tool call (or a retried request)
+cannot create a second event: Graph returns the existing event for a known
+``transactionId``, and the plugin also remembers what it booked during the call.
+
+A create is never abandoned half-way: :func:`create_with_retries` starts no new attempt
+once the tool call's budget is spent, but an attempt already sent runs to its own HTTP
+timeout (the tool awaits it through ``asyncio.shield``), because Graph may be committing
+it. Whatever its outcome, the tools settle it before anything else is booked: a create
+whose reply never came is sent again with the same ``transactionId``, which returns the
+stored event or creates it once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .availability import graph_datetime
-from .graph import GraphProblem, classify
+from .graph import Deadline, GraphProblem, classify, next_wait, send
 
 if TYPE_CHECKING:
     from msgraph import GraphServiceClient
@@ -28,9 +33,12 @@ if TYPE_CHECKING:
 _NAMESPACE = uuid.UUID("5b0c3f0e-7d4b-4c8e-9f51-6c1f3b1a2e77")
 
 
-def transaction_id(call_id: str, start: datetime) -> str:
-    """A stable id for "this call books this slot" (UUID5 of call id + UTC start)."""
-    return str(uuid.uuid5(_NAMESPACE, f"{call_id}|{start.isoformat()}"))
+def transaction_id(call_id: str, start: datetime, round_: int = 0) -> str:
+    """A stable id for "this call books this slot" (UUID5 of call id + UTC start), and
+    for the ``round_``-th booking after as many cancellations in the call (a cancelled
+    event's ``transactionId`` would bring the cancelled event back)."""
+    key = f"{call_id}|{start.isoformat()}" + (f"|{round_}" if round_ else "")
+    return str(uuid.uuid5(_NAMESPACE, key))
 
 
 @dataclass(frozen=True)
@@ -116,22 +124,46 @@ async def create_event(client: GraphServiceClient, organizer: str, event: Event)
     return _booked(created, organizer)
 
 
-async def create_event_once(client: GraphServiceClient, organizer: str, event: Event) -> Booked:
-    """:func:`create_event`, sent a second time with the same ``transactionId`` when the
-    first reply was lost (a 5xx other than those the SDK retries, a timeout, a dropped
-    connection): Graph answers a repeated ``transactionId`` with the event it already
-    created, so the meeting exists once whatever happened to the first request. Raises
-    GraphProblem (``outcome_unknown`` if the second reply was lost too)."""
-    try:
-        return await create_event(client, organizer, event)
-    except GraphProblem as problem:
-        if not problem.outcome_unknown:
-            raise
-    return await create_event(client, organizer, event)
+async def create_with_retries(
+    client: GraphServiceClient,
+    organizer: str,
+    event: Event,
+    *,
+    deadline: Deadline,
+    max_retries: int,
+) -> Booked:
+    """:func:`create_event`, sent again with the same ``transactionId`` after a 429, a 5xx,
+    a timeout or a dropped connection, while another attempt fits in ``deadline``: Graph
+    answers a repeated ``transactionId`` with the event it already created, so the meeting
+    exists once whatever happened to earlier attempts. An attempt in flight is not cut by
+    the deadline (only by the HTTP timeout). Raises GraphProblem; its ``outcome_unknown``
+    is True if any attempt may have been stored."""
+    attempt, maybe_stored = 0, False
+    while True:
+        try:
+            return await create_event(client, organizer, event)
+        except GraphProblem as problem:
+            maybe_stored = maybe_stored or problem.outcome_unknown
+            if maybe_stored:
+                problem.details["maybe_stored"] = True
+            # a create that may be stored is sent once more even with retries off: that
+            # settles it (the stored event comes back, or it is created once)
+            limit = max(max_retries, 1) if maybe_stored else max_retries
+            wait = next_wait(problem, attempt, deadline, limit)
+        await asyncio.sleep(wait)
+        attempt += 1
 
 
 async def find_booked(
-    client: GraphServiceClient, organizer: str, start: datetime, end: datetime, txn: str
+    client: GraphServiceClient,
+    organizer: str,
+    start: datetime,
+    end: datetime,
+    txn: str,
+    *,
+    deadline: Deadline,
+    max_retries: int = 0,
+    timeout: float = 10,
 ) -> Booked | None:
     """The organizer's event between ``start`` and ``end`` (UTC) created with ``txn``, or
     None. ``GET {graph}/users/{organizer}/calendar/calendarView?startDateTime=..&
@@ -151,10 +183,13 @@ async def find_booked(
     config: RequestConfiguration[Any] = RequestConfiguration(query_parameters=query)
     config.headers.add("Prefer", 'outlook.timezone="UTC"')
     builder = client.users.by_user_id(organizer).calendar.calendar_view
-    try:
-        page = await builder.get(request_configuration=config)
-    except Exception as exc:
-        raise classify(exc, "calendarView") from exc
+    page = await send(
+        "calendarView",
+        lambda: builder.get(request_configuration=config),
+        deadline=deadline,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
     for event in (page.value if page else None) or []:
         if event.transaction_id == txn and not event.is_cancelled and event.id:
             return _booked(event, organizer)
@@ -162,10 +197,19 @@ async def find_booked(
 
 
 async def move_event(
-    client: GraphServiceClient, organizer: str, event_id: str, start: datetime, end: datetime
+    client: GraphServiceClient,
+    organizer: str,
+    event_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    deadline: Deadline,
+    max_retries: int = 0,
+    timeout: float = 10,
 ) -> Booked:
     """``PATCH {graph}/users/{organizer}/events/{event_id}`` with new UTC start/end
-    (attendees get an update). Raises GraphProblem."""
+    (attendees get an update; idempotent, so retried within ``deadline``). Raises
+    GraphProblem."""
     from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
     from msgraph.generated.models.event import Event
 
@@ -174,26 +218,42 @@ async def move_event(
         start=DateTimeTimeZone(date_time=begin["dateTime"], time_zone="UTC"),
         end=DateTimeTimeZone(date_time=finish["dateTime"], time_zone="UTC"),
     )
-    try:
-        updated = await client.users.by_user_id(organizer).events.by_event_id(event_id).patch(patch)
-    except Exception as exc:
-        raise classify(exc, "updateEvent") from exc
+    builder = client.users.by_user_id(organizer).events.by_event_id(event_id)
+    updated = await send(
+        "updateEvent",
+        lambda: builder.patch(patch),
+        deadline=deadline,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
     if updated is None or not updated.id:
         return Booked(event_id, None, organizer)
     return _booked(updated, organizer)
 
 
 async def cancel_event(
-    client: GraphServiceClient, organizer: str, event_id: str, comment: str
+    client: GraphServiceClient,
+    organizer: str,
+    event_id: str,
+    comment: str,
+    *,
+    deadline: Deadline,
+    max_retries: int = 0,
+    timeout: float = 10,
 ) -> None:
     """``POST {graph}/users/{organizer}/events/{event_id}/cancel`` (attendees get a
-    cancellation with ``comment``). Raises GraphProblem."""
+    cancellation with ``comment``; retried within ``deadline`` after throttling or a
+    gateway error: cancelling twice leaves the event cancelled). Raises GraphProblem."""
     from msgraph.generated.users.item.events.item.cancel.cancel_post_request_body import (
         CancelPostRequestBody,
     )
 
     body = CancelPostRequestBody(comment=comment)
-    try:
-        await client.users.by_user_id(organizer).events.by_event_id(event_id).cancel.post(body)
-    except Exception as exc:
-        raise classify(exc, "cancelEvent") from exc
+    builder = client.users.by_user_id(organizer).events.by_event_id(event_id).cancel
+    await send(
+        "cancelEvent",
+        lambda: builder.post(body),
+        deadline=deadline,
+        max_retries=max_retries,
+        timeout=timeout,
+    )

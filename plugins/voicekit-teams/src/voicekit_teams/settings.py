@@ -26,7 +26,14 @@ class TeamsSettings(BaseModel):
     Credentials are an Entra ID app registration with the *application* permission
     ``Calendars.ReadWrite`` (client credentials flow). ``organizers`` are user ids or
     UPNs/emails of the people meetings are booked with; with more than one, ``assignment``
-    picks who gets a slot. Working hours are wall-clock times in ``rep_timezone`` (IANA).
+    picks who gets a slot.
+
+    Each organizer's own working hours come from Graph (``getSchedule`` ->
+    ``workingHours``); ``working_hours`` / ``working_days`` in ``rep_timezone`` (IANA) are
+    the fallback for a mailbox that has none (or all organizers with
+    ``use_graph_working_hours = false``). Slots must also lie within ``prospect_hours`` on
+    ``prospect_days`` in the lead's timezone. ``tool_budget_seconds`` caps the time one
+    tool call spends on Graph, ``Retry-After`` waits included.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -46,9 +53,24 @@ class TeamsSettings(BaseModel):
     slot_step_minutes: int = Field(default=30, ge=5, le=120)
     one_per_day: bool = True
     subject: str = ""
+    use_graph_working_hours: bool = True
+    """Use each organizer's ``workingHours`` from Graph; False = the config's hours for all."""
+    prospect_hours: tuple[time, time] = (time(8, 0), time(18, 0))
+    """Hours a meeting may take place in the prospect's timezone (the lead's, else
+    ``rep_timezone``)."""
+    prospect_days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     graph_base_url: str = DEFAULT_GRAPH_URL
     max_retries: int = Field(default=3, ge=0, le=10)
+    """Retries of a throttled / failed Graph request, as long as they fit the budget."""
     timeout_seconds: float = Field(default=10, gt=0, le=60)
+    """Per HTTP request; a request is also cut when the tool call's budget runs out."""
+    tool_budget_seconds: float = Field(default=6, ge=1, le=60)
+    """Most seconds one calendar tool call waits on Graph (Retry-After included) before the
+    agent is told to offer to email times instead."""
+    filler_after_seconds: float = Field(default=1.5, ge=0, le=30)
+    """Say ``filler`` when a tool call has kept the caller waiting this long."""
+    filler: str = ""
+    """What the agent says while waiting; empty = a short line in the agent's language."""
     local_token: SecretStr | None = None
     """A static bearer token instead of client credentials: only with a localhost
     ``graph_base_url`` (local fakes, offline demos)."""
@@ -64,11 +86,11 @@ class TeamsSettings(BaseModel):
             raise ValueError(f"unknown IANA timezone {value!r}") from None
         return value
 
-    @field_validator("working_days")
+    @field_validator("working_days", "prospect_days")
     @classmethod
     def _weekdays(cls, value: list[int]) -> list[int]:
         if not value or any(not 0 <= d <= 6 for d in value):
-            raise ValueError("working_days are 0 (Monday) to 6 (Sunday), at least one")
+            raise ValueError("days are 0 (Monday) to 6 (Sunday), at least one")
         return sorted(set(value))
 
     @field_validator("graph_base_url")
@@ -88,9 +110,10 @@ class TeamsSettings(BaseModel):
 
     @model_validator(mode="after")
     def _hours_order(self) -> TeamsSettings:
-        opens, closes = self.working_hours
-        if opens >= closes:
-            raise ValueError("working_hours must be [opening, closing] with opening first")
+        for name in ("working_hours", "prospect_hours"):
+            opens, closes = getattr(self, name)
+            if opens >= closes:
+                raise ValueError(f"{name} must be [opening, closing] with opening first")
         if self.local_token is not None and self.graph_host not in LOCAL_HOSTS:
             raise ValueError("local_token is only allowed with a localhost graph_base_url")
         return self
