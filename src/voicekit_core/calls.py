@@ -63,26 +63,48 @@ class CallContext:
     """
 
     deployment: Deployment
+    """The loaded deployment: ``.config``, ``.journal``, ``.leads``, ``.pm`` (plugins)."""
     phone: str
+    """The other party's number, E.164 (``+14155550123``)."""
     direction: Literal["outbound", "inbound"] = "outbound"
+    """``outbound`` (we dialed) or ``inbound`` (they called)."""
     mode: Literal["simulated", "live"] = "simulated"
+    """``live`` in a LiveKit room; ``simulated`` in ``voicekit simulate``, tests and
+    simulated campaigns."""
     call_id: str = field(default_factory=new_call_id)
+    """Sortable id: UTC timestamp and 6 hex digits (``20261122T194012-3fa9c1``)."""
     started_at: datetime = field(default_factory=utcnow)
+    """When the call was created (timezone-aware, UTC)."""
     lead: Lead | None = None
+    """Who is on the line (a :class:`~voicekit_core.leads.Lead`; ``source = "unknown"``
+    for a number no lead source knows). Set before any plugin hook but ``lookup_lead``."""
     room_name: str | None = None
+    """The LiveKit room (``call-<call_id>``; simulated calls get the same name)."""
     participant_identity: str | None = None
+    """The SIP participant's identity in the room (``sip_<phone>``)."""
     disposition: Disposition | None = None
+    """The outcome so far (set it with :meth:`set_disposition`); None until decided."""
     disposition_reason: str = ""
+    """Why, in one line."""
     qualification: dict[str, Any] | None = None
+    """A qualification result a tool recorded (the example: ``status``, ``reasons``,
+    ``budget``, ``authority``, ``need``, ``timeline``)."""
     selection: ModelSelection | None = None
+    """The models chosen for the call (``select_models``) and why."""
     data: dict[str, Any] = field(default_factory=dict)
+    """Per-call data for plugins, kept in the report: store JSON-able values under your
+    plugin's name (``call.data["orders"] = {...}``)."""
     notes: list[str] = field(default_factory=list)
+    """Lines for the report's ``notes`` (add with :meth:`note`)."""
     end_requested: bool = False
-    #: the call's "now" (aware, UTC): the wall clock, or a simulated campaign's sped-up clock
+    """True once a tool asked to hang up (:meth:`request_end`)."""
     clock: Callable[[], datetime] = field(default=lambda: utcnow(), repr=False)
+    """The call's "now" (aware, UTC): the wall clock, or a simulated campaign's sped-up
+    clock. Tools that reason about time call ``call.clock()``."""
 
     @property
     def config(self) -> DeploymentConfig:
+        """The deployment's validated config (``config.plugin_settings(NAME)``)."""
         return self.deployment.config
 
     def set_disposition(self, disposition: Disposition | str, reason: str = "") -> None:
@@ -103,54 +125,99 @@ class TranscriptEntry(BaseModel):
     """One spoken line: ``role`` (assistant/user), ``text``, ``at`` (UTC), and whether it was interrupted."""
 
     role: Literal["assistant", "user", "system"]
+    """``assistant`` is the agent, ``user`` the person on the phone."""
     text: str
+    """What was said (as transcribed, for the caller), secrets redacted."""
     at: datetime
+    """When the line was added to the conversation (UTC)."""
     interrupted: bool = False
+    """True when the caller cut the agent off before the line was spoken in full."""
 
 
 class ToolCallRecord(BaseModel):
     """One tool call: ``name``, parsed ``arguments``, the ``output`` text the model saw, ``is_error``, ``at`` (UTC)."""
 
     name: str
+    """The tool's name (the function name of a ``@function_tool``)."""
     arguments: dict[str, Any]
+    """The arguments the model sent, parsed from JSON (``{"_raw": text}`` when they were
+    not JSON)."""
     output: str
+    """The result the model saw: the tool's return value as text, or the error message."""
     is_error: bool = False
+    """True when the tool raised (``ToolError``) or its arguments were invalid."""
     at: datetime
+    """When the result came back (UTC)."""
 
 
 class DeliveryRecord(BaseModel):
     """One plugin's post-call delivery: status (pending/delivered/failed), attempts, last error, result."""
 
     plugin: str
+    """The plugin whose ``post_call`` this is (its name in ``[plugins] enable``)."""
     status: Literal["pending", "delivered", "failed"]
+    """``pending`` (not run yet, or running), ``delivered``, or ``failed`` (retry with
+    ``voicekit journal retry``)."""
     attempts: int = 0
+    """How many times ``post_call`` ran for this call (1 after the first try)."""
     error: str = ""
+    """The last failure as ``ExceptionType: message``, secrets redacted; empty when
+    delivered."""
     result: Any = None
+    """What ``post_call`` returned (JSON-able), e.g. the CRM record's id."""
     updated_at: datetime | None = None
+    """When the row last changed (UTC)."""
 
 
 class CallReport(BaseModel):
     """A finished call, as journaled and handed to ``post_call``. Times are UTC."""
 
     call_id: str
+    """Sortable id: UTC timestamp and 6 hex digits (``20261122T194012-3fa9c1``)."""
     agent_name: str
+    """``[agent] name`` of the deployment."""
     direction: Literal["outbound", "inbound"]
+    """``outbound`` (we dialed) or ``inbound`` (they called)."""
     mode: Literal["simulated", "live"]
+    """``live`` in a LiveKit room, ``simulated`` offline."""
     phone: str
+    """The other party's number, E.164 (``+14155550123``)."""
     lead: dict[str, Any] | None
+    """The lead as a flat dict, not a ``Lead``: the ``Lead`` fields that are set (empty
+    ones left out) plus ``name``; e.g. ``report.lead["name"]``, ``report.lead.get("email")``.
+    See "report.lead" below."""
     started_at: datetime
+    """When the call was created (UTC)."""
     ended_at: datetime
+    """When the call ended (UTC)."""
     duration_seconds: float
+    """``ended_at - started_at`` in seconds (3 decimals)."""
     transcript: list[TranscriptEntry] = Field(default_factory=list)
+    """The spoken lines in order."""
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    """Every tool call in order, failed ones included (``is_error``)."""
     disposition: Disposition
+    """How the call ended (set by a tool with ``call.set_disposition``; ``completed`` when
+    nothing more specific was recorded)."""
     disposition_reason: str = ""
+    """Why, in one line."""
     qualification: dict[str, Any] | None = None
+    """The qualification a tool recorded (``call.qualification``), if any."""
     models: dict[str, Any] = Field(default_factory=dict)
+    """The models used: ``realtime`` / ``stt`` / ``llm`` / ``tts`` lists of
+    ``provider:model`` and a ``reason`` for the choice."""
     metrics: dict[str, Any] = Field(default_factory=dict)
+    """Usage and latency: ``usage`` (token and audio counts per model), ``turns``,
+    ``median_e2e_latency`` / ``median_llm_ttft`` / ``median_tts_ttfb`` /
+    ``median_end_of_turn_delay`` in seconds, ``estimated_cost_usd`` in US dollars (from
+    ``[models.prices]``), ``unpriced_models``."""
     notes: list[str] = Field(default_factory=list)
+    """Things worth knowing: lookups that timed out, fallbacks taken, turns not played."""
     data: dict[str, Any] = Field(default_factory=dict)
+    """Plugin data from ``call.data`` (JSON-able), e.g. ``data["meeting"]``,
+    ``data["tools"]`` (which plugin provided each tool), ``data["campaign"]``."""
     post_call: list[DeliveryRecord] = Field(default_factory=list)
+    """One delivery record per ``post_call`` plugin, as it stood when the call finished."""
 
     def summary(self) -> str:
         """One paragraph for CRM call bodies: who, outcome, qualification."""
@@ -168,6 +235,7 @@ class CallReport(BaseModel):
         return " ".join(p for p in parts if p)
 
     def transcript_text(self) -> str:
+        """The transcript as ``role: text`` lines."""
         return "\n".join(f"{e.role}: {e.text}" for e in self.transcript)
 
     def tool_call(self, name: str) -> ToolCallRecord | None:

@@ -93,10 +93,16 @@ def _load(config: Path):
 @cli.command()
 @config_argument
 def check(config: Path) -> None:
-    """Validate CONFIG and print it resolved, with secrets redacted."""
+    """Validate CONFIG and print it resolved, with secrets redacted.
+
+    A file that ``extends`` another is printed merged; an error names the file that wrote
+    the bad value.
+    """
     deployment = _load(config)
     data = deployment.config.redacted()
-    console.print(f"[green]ok[/] {untrusted(deployment.config.path)}")
+    sources = deployment.config.sources
+    chain = f" (extends {', '.join(untrusted(p) for p in sources[1:])})" if sources[1:] else ""
+    console.print(f"[green]ok[/] {untrusted(deployment.config.path)}{chain}")
     console.print_json(json.dumps(data, default=str))
     for warning in deployment.warnings:
         err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
@@ -144,6 +150,81 @@ def plugins(hooks: bool, as_json: bool) -> None:
             *(untrusted(", ".join(v) if isinstance(v, list) else v) for v in row.values())
         )
     console.print(table)
+
+
+@cli.group("plugin")
+def plugin_group() -> None:
+    """Write plugins: scaffold a publishable distribution."""
+
+
+@plugin_group.command("new")
+@click.argument("name")
+@click.option(
+    "--hooks",
+    default="tools,post_call",
+    show_default=True,
+    help="Comma-separated examples to include: tools, post_call, lead_lookup, instructions, "
+    "before_dial, lifecycle, commands.",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder to create voicekit-NAME in (default: here).",
+)
+@click.option("--description", default="", help="One line for pyproject.toml and the README.")
+@click.option("--author", default="", help="Author name for pyproject.toml.")
+def plugin_new(name: str, hooks: str, output_dir: Path, description: str, author: str) -> None:
+    """Create voicekit-NAME/: a plugin distribution ready to install, test and publish.
+
+    src layout, pyproject.toml (version, entry point in group 'voicekit'), a settings
+    model, one example per hook, a README, tests on voicekit's harness, a demo deployment
+    for `voicekit simulate`, and a noxfile for CI. It installs, passes its tests and is
+    listed by `voicekit plugins` as generated.
+    """
+    from .plugin_kit import new_plugin
+
+    target = new_plugin(
+        name, hooks=hooks, output_dir=output_dir, description=description, author=author
+    )
+    console.print(f"[green]created[/] {untrusted(target)}")
+    console.print(f"next: cd {untrusted(target)}")
+    console.print("  pip install -e '.[test]' && pytest", markup=False)
+    console.print("  voicekit simulate demo --script demo/call.yaml", markup=False)
+
+
+@cli.group("docs")
+def docs_group() -> None:
+    """Reference documentation generated from the code."""
+
+
+@docs_group.command("reference")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs") / "reference",
+    show_default=True,
+    help="Folder to write the pages to.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a page is stale.")
+def docs_reference(out: Path, check: bool) -> None:
+    """Write the object and caller-script reference pages (from the pydantic models)."""
+    from .docs_gen import stale, write_all
+
+    if check:
+        names = stale(out)
+        for name in names:
+            err_console.print(f"[red]stale:[/] {untrusted(out / name)}")
+        if names:
+            sys.exit(1)
+        console.print("reference pages are up to date")
+        return
+    changed = write_all(out)
+    for path in changed:
+        console.print(f"wrote {untrusted(path)}")
+    if not changed:
+        console.print("reference pages are up to date")
 
 
 _LEADS_PAGE = 1000  # leads per table with --all (a table is held whole to size its columns)

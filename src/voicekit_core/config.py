@@ -7,6 +7,11 @@ environment, and values under secret-looking keys (``*token*``, ``*secret*``...)
 secrets: they are registered with :mod:`voicekit_core.redaction` when the file is parsed,
 shown as ``•••••• (${VAR})`` by ``voicekit check`` and never appear in error messages.
 
+A file may start from another one: ``extends = "voicekit.toml"`` (a path relative to the
+file) merges the two, tables key by key and everything else (lists included) replaced
+whole, the extending file winning (:func:`read_deployment`). Errors name the file that
+wrote the bad value.
+
 See ``docs/config.md`` for every key.
 """
 
@@ -242,11 +247,25 @@ class DeploymentConfig(StrictModel):
     _secret_values: dict[str, str] = PrivateAttr(default_factory=dict)  # "${VAR}" -> value
     _chain_lists: frozenset[str] = PrivateAttr(default=frozenset())  # kinds written as lists
     _plugin_settings: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    _env_written: frozenset[str] = PrivateAttr(default=frozenset())  # keys written with ${...}
+    _sources: tuple[Path, ...] = PrivateAttr(default=())
+    _provenance: dict[str, Path] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path:
         """The deployment file."""
         return self._path
+
+    @property
+    def sources(self) -> tuple[Path, ...]:
+        """The file loaded, then each file it ``extends``, in that order."""
+        return self._sources or (self._path,)
+
+    def source_of(self, dotted: str) -> Path:
+        """The file that wrote the value at ``dotted`` (``plugins.teams.client_id``,
+        ``models.llm[1]``): the nearest key written in a file of :attr:`sources`, else
+        the loaded file."""
+        return nearest_source(self._provenance, dotted) or self._path
 
     @property
     def base_dir(self) -> Path:
@@ -345,6 +364,98 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([Problem(str(path), "", "", f"malformed TOML: {exc}")]) from None
 
 
+EXTENDS_KEY = "extends"
+_MAX_EXTENDS = 8
+
+
+def read_deployment(path: Path) -> tuple[dict[str, Any], list[Path], dict[str, Path]]:
+    """Read the deployment file at ``path`` and every file it ``extends``, merged.
+
+    Returns ``(data, sources, provenance)``: the merged TOML data (``extends`` removed),
+    the files read (``path`` first, then what it extends, and so on), and for every key
+    written in a file the file that wrote it (``{dotted key: file}``; the nearest one
+    wins). Merging: a table merges key by key; any other value, a list included, replaces
+    the one it extends whole; the file loaded wins over what it extends.
+
+    Raises :class:`ConfigError` naming the file for a bad ``extends`` (not a string, no
+    such file, a cycle, more than 8 levels) or a file that is not valid TOML.
+    """
+    chain: list[tuple[Path, dict[str, Any]]] = []
+    current = path.resolve()
+    while True:
+        data = read_toml(current)
+        chain.append((current, data))
+        parent = data.pop(EXTENDS_KEY, None)
+        if parent is None:
+            break
+        if not isinstance(parent, str) or not parent.strip():
+            raise ConfigError(
+                [Problem(str(current), EXTENDS_KEY, _short_repr(parent), "must be a file path")]
+            )
+        target = (current.parent / parent).resolve()
+        if target.is_dir():
+            target = target / CONFIG_FILENAME
+        if any(target == seen for seen, _ in chain):
+            cycle = " -> ".join(str(p.name) for p, _ in chain) + f" -> {target.name}"
+            raise ConfigError([Problem(str(current), EXTENDS_KEY, parent, f"a cycle: {cycle}")])
+        if not target.is_file():
+            raise ConfigError(
+                [Problem(str(current), EXTENDS_KEY, parent, f"no such file: {target}")]
+            )
+        if len(chain) > _MAX_EXTENDS:
+            raise ConfigError(
+                [Problem(str(current), EXTENDS_KEY, parent, "more than 8 levels of extends")]
+            )
+        current = target
+    merged: dict[str, Any] = {}
+    provenance: dict[str, Path] = {}
+    for file, data in reversed(chain):  # the base first, the loaded file last
+        merged = merge_tables(merged, data, file=file, provenance=provenance)
+    return merged, [p for p, _ in chain], provenance
+
+
+def nearest_source(provenance: Mapping[str, Path], dotted: str) -> Path | None:
+    """The file of the nearest key of ``dotted`` in ``provenance`` (``models.llm[1].x``
+    looks up ``models.llm[1].x``, ``models.llm[1]``, ``models.llm``, ``models``)."""
+    key = dotted
+    while key:
+        if key in provenance:
+            return provenance[key]
+        cut = max(key.rfind("."), key.rfind("["))
+        key = key[:cut] if cut > 0 else ""
+    return None
+
+
+def merge_tables(
+    base: dict[str, Any],
+    override: dict[str, Any],
+    *,
+    file: Path | None = None,
+    provenance: dict[str, Path] | None = None,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """``base`` with ``override`` merged in: tables key by key, any other value (a list,
+    a string, a table replacing a string) replaced whole. Neither input is changed.
+    Records ``{dotted key: file}`` in ``provenance`` for every key ``override`` writes."""
+    result = dict(base)
+    for key, value in override.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        old = result.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            result[key] = merge_tables(old, value, file=file, provenance=provenance, prefix=dotted)
+        else:
+            result[key] = value
+            if provenance is not None:
+                for stale in [k for k in provenance if k.startswith((f"{dotted}.", f"{dotted}["))]:
+                    del provenance[stale]
+        if provenance is not None and file is not None:
+            if not isinstance(value, dict) or not isinstance(old, dict):
+                provenance[dotted] = file
+            else:
+                provenance.setdefault(dotted, file)
+    return result
+
+
 def _decode_reason(exc: UnicodeDecodeError) -> str:
     """A one-line reason for a file that is not UTF-8, naming the byte offset."""
     data = exc.object
@@ -428,14 +539,14 @@ def problems_from_validation(
             reason = "unknown key"
         else:
             reason = redact(err["msg"].removeprefix("Value error, "))
-        if dotted in refs:
+        if err["type"] == "missing":
+            shown = ""  # nothing was written: no value to show, or to hide
+        elif dotted in refs:
             shown = refs[dotted]
         elif any(ref.startswith((f"{dotted}.", f"{dotted}[")) for ref in refs):
             shown = REDACTED  # a table or list holding values from the environment
         elif _SECRETISH.search(dotted):
             shown = REDACTED
-        elif err["type"] == "missing":
-            shown = ""
         else:
             shown = redact(_short_repr(err.get("input")))
         problems.append(Problem(file, dotted, shown, reason))
@@ -471,6 +582,7 @@ def parse_config(
     """
     file = str(path)
     values: dict[str, str] = {}
+    written = frozenset(_env_written(data))
     data, refs, problems = interpolate_env(data, file=file, environ=environ, values=values)
     for value in values.values():
         if not _is_phone_number(value):  # call data (a transfer target), masked, not secret
@@ -486,6 +598,7 @@ def parse_config(
     config._path = path
     config._secret_refs = refs
     config._secret_values = values
+    config._env_written = written
     models = data.get("models") if isinstance(data.get("models"), dict) else {}
     config._chain_lists = frozenset(k for k, v in models.items() if isinstance(v, list))
     _resolve_paths(config)
@@ -523,12 +636,17 @@ def check_files(config: DeploymentConfig) -> list[Problem]:
 
 
 def validate_plugin_tables(
-    config: DeploymentConfig, settings_models: dict[str, type[BaseModel]], known: set[str]
+    config: DeploymentConfig,
+    settings_models: dict[str, type[BaseModel]],
+    known: set[str],
+    warnings: list[str] | None = None,
 ) -> list[Problem]:
     """Validate each ``[plugins.NAME]`` table with its plugin's settings model.
 
     ``known`` holds the registered plugin names. Plugins with a settings model but no table
-    get their defaults (or errors for required fields). Stores the instances on ``config``.
+    get their defaults, or one error per required key naming the table to add. Stores the
+    instances on ``config``. A ``SecretStr`` value written literally in the file (not as
+    ``${VAR}``) adds a line to ``warnings``.
     """
     file = str(config.path)
     problems: list[Problem] = []
@@ -548,12 +666,87 @@ def validate_plugin_tables(
             problems.append(Problem(file, f"plugins.{name}", _short_repr(table), "must be a table"))
             continue
         try:
-            config._plugin_settings[name] = model.model_validate(table)
+            settings = config._plugin_settings[name] = model.model_validate(table)
         except ValidationError as exc:
-            problems += problems_from_validation(
+            found = problems_from_validation(
                 exc, file=file, prefix=f"plugins.{name}", secret_refs=config._secret_refs
             )
+            if name not in tables:
+                found = [_missing_table(p, name, model) for p in found]
+            problems += found
+            continue
+        if warnings is not None:
+            warnings += _literal_secrets(config, settings, f"plugins.{name}")
     return problems
+
+
+def _missing_table(problem: Problem, name: str, model: type[BaseModel]) -> Problem:
+    """A problem of a plugin with no ``[plugins.NAME]`` table, saying which table to add."""
+    if problem.reason != "Field required":
+        return problem
+    key = problem.key.rsplit(".", 1)[-1]
+    example = "..."
+    field = model.model_fields.get(key)
+    if field is not None and _is_secret_field(field.annotation):
+        example = '"${' + f"{name}_{key}".upper() + '}"'
+    return Problem(
+        problem.file,
+        problem.key,
+        "",
+        f"Field required (there is no [plugins.{name}] table: add one with {key} = {example})",
+    )
+
+
+def _is_secret_field(annotation: Any) -> bool:
+    from typing import get_args
+
+    from pydantic import SecretStr
+
+    if annotation is SecretStr:
+        return True
+    return any(_is_secret_field(arg) for arg in get_args(annotation))
+
+
+def _literal_secrets(config: DeploymentConfig, settings: BaseModel, prefix: str) -> list[str]:
+    """Warnings for ``SecretStr`` values written in the file as they are (not ``${VAR}``),
+    in ``settings`` and the models nested in it."""
+    from pydantic import SecretStr
+
+    found: list[str] = []
+    for key in sorted(settings.model_fields_set):
+        value = getattr(settings, key, None)
+        dotted = f"{prefix}.{key}"
+        values = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for index, item in values:
+            where = dotted if index is None else f"{dotted}[{index}]"
+            if isinstance(item, BaseModel):
+                found += _literal_secrets(config, item, where)
+            elif (
+                isinstance(item, SecretStr)
+                and item.get_secret_value()
+                and where not in config._env_written
+            ):
+                variable = where.removeprefix("plugins.").replace(".", "_").upper()
+                variable = re.sub(r"\W", "_", variable)
+                found.append(
+                    f"{config.source_of(where)}: {where} is a secret written in the file; "
+                    f'write {key} = "${{{variable}}}" and set {variable} in the environment '
+                    "or a .env file beside it"
+                )
+    return found
+
+
+def _env_written(node: Any, dotted: str = "") -> list[str]:
+    """Dotted keys whose value was written with a ``${VAR}`` reference."""
+    if isinstance(node, dict):
+        return [
+            k
+            for key, v in node.items()
+            for k in _env_written(v, f"{dotted}.{key}" if dotted else key)
+        ]
+    if isinstance(node, list):
+        return [k for i, v in enumerate(node) for k in _env_written(v, f"{dotted}[{i}]")]
+    return [dotted] if isinstance(node, str) and _ENV_REF.search(node) else []
 
 
 # -- helpers -------------------------------------------------------------------------
@@ -649,6 +842,8 @@ __all__ = [
     "StoreSection",
     "StrictModel",
     "find_config",
+    "merge_tables",
     "parse_config",
+    "read_deployment",
     "read_toml",
 ]

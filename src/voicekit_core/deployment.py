@@ -23,8 +23,9 @@ from .config import (
     check_files,
     find_config,
     load_dotenv_beside,
+    nearest_source,
     parse_config,
-    read_toml,
+    read_deployment,
     validate_plugin_tables,
 )
 from .errors import ConfigError, PluginError, Problem
@@ -86,24 +87,33 @@ def load_deployment(
     """
     install_log_redaction()
     file = find_config(path)
+    data, sources, provenance = read_deployment(file)
     if environ is None:
-        load_dotenv_beside(file)
+        for source in sources:  # the loaded file's .env first: variables already set win
+            load_dotenv_beside(source)
     register_environment(environ=os.environ)
-    config = parse_config(read_toml(file), path=file, environ=environ)
+    try:
+        config = parse_config(data, path=file, environ=environ)
+    except ConfigError as exc:
+        raise ConfigError(_attributed(exc.problems, file, provenance)) from None
+    config._sources = tuple(sources)
+    config._provenance = provenance
     try:
         pm = build_plugin_manager(
             config.plugins.enable, search_path=config.base_dir, extra=extra_plugins
         )
     except PluginError as exc:
-        raise ConfigError([Problem(str(file), "plugins.enable", "", str(exc))]) from None
+        shown = str(config.source_of("plugins.enable"))
+        raise ConfigError([Problem(shown, "plugins.enable", "", str(exc))]) from None
 
     problems: list[Problem] = []
+    warnings: list[str] = []
     settings_models: dict[str, type[BaseModel]] = {}
     for plugin, calls in pm.collect("register_settings"):
         for args, _ in calls:
             settings_models[plugin] = args[0]
     known = {name for name, _ in pm.list_name_plugin()}
-    problems += validate_plugin_tables(config, settings_models, known)
+    problems += validate_plugin_tables(config, settings_models, known, warnings)
     problems += check_files(config)
     problems += _store_problems(config)
     problems += _template_checks(config)
@@ -113,11 +123,25 @@ def load_deployment(
         for args, _ in calls:
             providers.add(args[0], plugin)
     _register_provider_keys(config, providers, environ)
-    warnings: list[str] = []
     problems += _model_checks(config, providers, environ, warnings)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_attributed(problems, file, provenance))
     return Deployment(config=config, pm=pm, providers=providers, warnings=warnings)
+
+
+def _attributed(problems: list[Problem], file: Path, provenance: dict[str, Path]) -> list[Problem]:
+    """``problems`` of the loaded ``file`` named after the file that wrote their key (a
+    deployment that ``extends`` another: the base's value is the base's problem)."""
+    if not any(path != file for path in provenance.values()):
+        return problems
+    shown = str(file)
+    result = []
+    for problem in problems:
+        source = nearest_source(provenance, problem.key) if problem.file == shown else None
+        if source is not None and source != file:
+            problem = Problem(str(source), problem.key, problem.value, problem.reason)
+        result.append(problem)
+    return result
 
 
 def _store_problems(config: DeploymentConfig) -> list[Problem]:

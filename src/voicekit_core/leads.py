@@ -108,18 +108,31 @@ class Lead(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     first_name: str = ""
+    """Given name (``prospect_name`` in the CSV is split into first and last)."""
     last_name: str = ""
+    """Family name."""
     company: str = ""
+    """Company name (``company_name`` in the CSV)."""
     job_title: str = ""
+    """Job title."""
     phone: str
+    """E.164 (``+14155550123``)."""
     extension: str = ""
+    """Digits sent as DTMF once the callee answers; ``""`` for none."""
     email: EmailStr | None = None
+    """Email address, validated."""
     timezone: str | None = None
+    """IANA timezone name (``America/New_York``); calling hours are checked in it."""
     owner: str = ""
+    """The rep who owns the lead (``resource_name`` in the CSV, a CRM owner)."""
     status: str = ""
+    """The lead's status in its source (a CRM lead status)."""
     source: str = ""
+    """Where the lead came from: ``csv``, ``hubspot``, ``salesforce``, ``unknown``..."""
     crm_id: str | None = None
+    """The record's id in its source CRM."""
     extra: dict[str, str] = Field(default_factory=dict)
+    """Any other CSV column or CRM property, as text, by column or property name."""
 
     @field_validator("phone")
     @classmethod
@@ -157,10 +170,12 @@ class Lead(BaseModel):
 
     @property
     def name(self) -> str:
+        """``first_name last_name`` (either may be empty)."""
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     @property
     def zone(self) -> ZoneInfo | None:
+        """``timezone`` as a ``ZoneInfo`` (None when unknown)."""
         return ZoneInfo(self.timezone) if self.timezone else None
 
     @classmethod

@@ -20,7 +20,7 @@ from .masking import display_phone, display_text
 from .redaction import redact
 
 if TYPE_CHECKING:
-    from .calls import CallReport
+    from .calls import CallReport, ToolCallRecord
     from .deployment import Deployment
 
 _ROLE_STYLE = {"assistant": "bold cyan", "user": "bold green"}
@@ -35,6 +35,19 @@ def shown(value: Any, limit: int | None = None) -> str:
     phones and emails masked when masking is on, cut to ``limit`` characters, escaped."""
     text = display_text(redact("" if value is None else str(value)))
     return escape(_short(text, limit) if limit else text)
+
+
+def print_tool_call(console: Console, event: ToolCallRecord) -> None:
+    """One tool call under the line that made it: ``↳ tool name(args)`` and ``→ output``
+    when it succeeded; ``✗ tool name(args) FAILED`` and ``✗ error`` when it raised (a
+    ``ToolError`` or bad arguments), so a failure reads as one without colours too."""
+    arguments = shown(json.dumps(event.arguments, ensure_ascii=False))
+    if event.is_error:
+        console.print(f"  [bold red]✗ tool {shown(event.name)}[/]({arguments}) [bold red]FAILED[/]")
+        console.print(f"  [red]  ✗ {shown(event.output, 160)}[/]")
+    else:
+        console.print(f"  [magenta]↳ tool {shown(event.name)}[/]({arguments})")
+        console.print(f"  [magenta]  → {shown(event.output, 160)}[/]")
 
 
 def print_call(console: Console, report: CallReport, deployment: Deployment | None = None) -> None:
@@ -64,10 +77,7 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
                 else f"{label}: {shown(event.text)}"
             )
         else:
-            style = "red" if event.is_error else "magenta"
-            arguments = json.dumps(event.arguments, ensure_ascii=False)
-            console.print(f"  [{style}]↳ tool {shown(event.name)}[/]({shown(arguments)})")
-            console.print(f"  [{style}]  → {shown(event.output, 160)}[/]")
+            print_tool_call(console, event)
     table = Table(show_header=False, box=None)
     table.add_row("disposition", f"[bold]{shown(report.disposition.value)}[/]")
     if report.disposition_reason:

@@ -316,6 +316,14 @@ async def open_call(deployment: Deployment, phone: str, **options: Any) -> Async
     """
     greet = options.pop("greet", True)
     run = await create_call(deployment, phone, **options)
+    async with run_started(run, greet=greet) as started:
+        yield started
+
+
+@asynccontextmanager
+async def run_started(run: CallRun, *, greet: bool = True) -> AsyncIterator[CallRun]:
+    """Start a call made by :func:`create_call` and finish it on exit, even on error
+    (the second half of :func:`open_call`, for callers that look at the agent first)."""
     try:
         await run.start(greet=greet)
     except BaseException:
@@ -331,6 +339,12 @@ async def open_call(deployment: Deployment, phone: str, **options: Any) -> Async
         await _finish_after_error(run)
         raise
     await run.finish()
+
+
+async def finish_unstarted(run: CallRun) -> None:
+    """Close the models of a call made by :func:`create_call` that will not be started
+    (nothing was journaled or said)."""
+    await run._close_models()
 
 
 async def _finish_after_error(run: CallRun) -> None:

@@ -1,8 +1,14 @@
 """A deterministic ``livekit.agents.llm.LLM``: each reply comes from a Python function.
 
-Used for the offline ``scripted`` provider (the deployment's call flow) and by the testing
-kit. A policy gets the chat context and the tools offered and returns a :class:`Reply`
-(text and/or tool calls), a plain string, or ``None`` (say nothing).
+Used for the offline ``scripted`` provider (the deployment's call flow), by the testing
+kit, and by plugins that ship an offline demo model of their own. A policy gets the chat
+context and the tools offered and returns a :class:`Reply` (text and/or tool calls), a
+plain string, or ``None`` (say nothing). This module needs livekit but not pytest::
+
+    from voicekit_core.scripted_llm import ScriptedLLM, ToolCall, replies
+
+    llm = ScriptedLLM(replies(ToolCall("order_status", {"order_id": "A100"}), "It shipped."))
+    llm.push("This answer comes first.")   # answers queued ahead of the policy
 """
 
 from __future__ import annotations
@@ -55,7 +61,9 @@ def tool_names(tools: Iterable[Any]) -> list[str]:
 class ScriptedLLM(llm.LLM):
     """An LLM whose every answer is ``policy(chat_ctx, tool_names)``.
 
-    ``model`` names it in metrics and reports. Token usage is reported as zero.
+    Answers queued with :meth:`push` come first, one per request. ``model`` names it in
+    metrics and reports. Token usage is reported as zero. ``requests`` keeps a copy of
+    every chat context it was asked with.
     """
 
     def __init__(self, policy: Policy, *, model: str = "scripted"):
@@ -63,7 +71,20 @@ class ScriptedLLM(llm.LLM):
         self._policy = policy
         self._model = model
         self._ids = itertools.count(1)
+        self._pushed: list[Reply | ToolCall | str | Policy] = []
         self.requests: list[llm.ChatContext] = []
+
+    def push(self, *items: Reply | ToolCall | str | Policy) -> None:
+        """Answer the next ``len(items)`` requests with ``items``, in order, before the
+        policy is asked again (a text, a :class:`ToolCall`, a :class:`Reply`, or a policy
+        function called for that request). ``voicekit simulate`` pushes a caller script's
+        agent steps this way."""
+        self._pushed.extend(items)
+
+    def drop_pushed(self) -> int:
+        """Forget pushed answers that were never asked for; returns how many."""
+        count, self._pushed = len(self._pushed), []
+        return count
 
     @property
     def model(self) -> str:
@@ -89,7 +110,11 @@ class ScriptedLLM(llm.LLM):
         )
 
     def answer(self, chat_ctx: llm.ChatContext, tools: list[llm.Tool]) -> Reply:
-        reply = self._policy(chat_ctx, tool_names(tools))
+        names = tool_names(tools)
+        if self._pushed:
+            reply = _as_reply(self._pushed.pop(0), chat_ctx, names)
+        else:
+            reply = self._policy(chat_ctx, names)
         if reply is None:
             return Reply()
         if isinstance(reply, str):
@@ -133,11 +158,19 @@ def replies(*items: Reply | ToolCall | str | Policy) -> Policy:
     def policy(chat_ctx: llm.ChatContext, tools: list[str]) -> Reply | str | None:
         if not queue:
             raise AssertionError("ScriptedLLM ran out of replies")
-        item = queue.pop(0)
-        if isinstance(item, ToolCall):
-            return Reply(tool_calls=[item])
-        if callable(item) and not isinstance(item, (Reply, str)):
-            return item(chat_ctx, tools)
-        return item
+        return _as_reply(queue.pop(0), chat_ctx, tools)
 
     return policy
+
+
+def _as_reply(
+    item: Reply | ToolCall | str | Policy, chat_ctx: llm.ChatContext, tools: list[str]
+) -> Reply | str | None:
+    if isinstance(item, ToolCall):
+        return Reply(tool_calls=[item])
+    if callable(item) and not isinstance(item, (Reply, str)):
+        return item(chat_ctx, tools)
+    return item
+
+
+__all__ = ["Policy", "Reply", "ScriptedLLM", "ToolCall", "replies", "tool_names"]

@@ -1,16 +1,26 @@
 """Offline calls: caller turns from a YAML script through a real ``AgentSession``.
 
-Script format (unknown keys are errors)::
+Script format (unknown keys are errors; every key is listed in
+``docs/reference/caller-scripts.md``, generated from :class:`CallerScript`)::
 
     description: A qualified prospect books a meeting
     lead_phone: "+14155550101"      # optional; else --lead-phone, else the first lead
     direction: outbound             # or inbound
     turns:
-      - "Yes, this is Dana."
-      - "We spend about $40k a year on this."
+      - "Yes, this is Dana."        # the caller says this; the agent answers on its own
+      - caller: "Where is order A100?"
+        agent: {call: order_status, args: {order_id: "A100"}}   # the offline model's move
+      - caller: "Thanks, bye."
+        agent: {say: "You're welcome. Goodbye!"}
     expect:                         # optional: checked after the call
       disposition: meeting_booked
       tools: [qualify_prospect, schedule_meeting]
+
+A turn's ``agent`` steps (one or a list) replace the offline ``scripted`` model's own
+answer to that caller turn: ``call`` a tool with ``args``, or ``say`` a line. After a
+``call`` with no ``say`` behind it the model reads the tool's result out. This is how a
+plugin author sees their own tool in ``voicekit simulate`` without a real LLM. With a
+real LLM the steps are ignored (and a note in the report says so).
 
 Campaign runs (``voicekit campaign run --simulate``) also read ``answer``: ``answered``
 (default), or the SIP-level outcome ``busy`` / ``no_answer`` / ``voicemail``; a script
@@ -20,10 +30,18 @@ that is not answered needs no ``turns``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .calls import CallReport, Disposition
 from .config import problems_from_validation
@@ -36,23 +54,81 @@ if TYPE_CHECKING:
 
 
 class Expectations(BaseModel):
-    """``expect:`` in a caller script: the disposition and the tools that must succeed."""
+    """``expect:`` in a caller script: checked after the call (``voicekit simulate``
+    exits 1 when one does not hold)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     disposition: Disposition | None = None
+    """The disposition the call must end with."""
     tools: list[str] = Field(default_factory=list)
+    """Tools that must have been called at least once without an error."""
+
+
+class AgentStep(BaseModel):
+    """One move of the offline model in a caller script: ``call`` a tool (with ``args``)
+    or ``say`` a line. Exactly one of ``call`` and ``say``."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    call: str | None = Field(default=None, min_length=1)
+    """The name of a tool the deployment offers (a plugin's own tool included)."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """The tool's arguments, as the model would send them (JSON values)."""
+    say: str | None = None
+    """A line the agent says instead of its own answer."""
+
+    @model_validator(mode="after")
+    def _one_move(self) -> AgentStep:
+        if (self.call is None) == (self.say is None):
+            raise ValueError("an agent step has exactly one of 'call' and 'say'")
+        if self.args and self.call is None:
+            raise ValueError("'args' goes with 'call'")
+        return self
+
+
+class ScriptTurn(BaseModel):
+    """A turn written as a table: what the caller says, and the offline model's answer.
+
+    ``caller`` alone is the same as writing the turn as a plain string. ``agent`` alone
+    (no ``caller``) makes the agent take the steps without waiting for the caller.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    caller: str | None = None
+    """What the caller says."""
+    agent: list[AgentStep] = Field(default_factory=list)
+    """The offline model's answer: one step or a list, taken in order."""
+
+    @field_validator("agent", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> ScriptTurn:
+        if self.caller is None and not self.agent:
+            raise ValueError("a turn needs 'caller', 'agent' or both")
+        return self
 
 
 class CallerScript(BaseModel):
-    """A caller script: what the simulated caller says, in order."""
+    """A caller script: what the simulated caller says, in order, and what to expect."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     description: str = ""
+    """One line saying what the script plays (shown nowhere else; for readers)."""
     lead_phone: str | None = None
+    """The number called, read with the deployment's ``[leads]`` policy; default: the
+    first lead of the CSV. ``--lead-phone`` wins over it."""
     direction: Literal["outbound", "inbound"] = "outbound"
+    """``outbound`` (the agent called and greets first) or ``inbound``."""
     answer: Literal["answered", "busy", "no_answer", "voicemail"] = "answered"
-    turns: list[str] = Field(default_factory=list)
+    """For ``voicekit campaign run --simulate``: whether the call is answered, or its
+    SIP-level outcome."""
+    turns: list[str | ScriptTurn] = Field(default_factory=list)
+    """The conversation: a string is a caller line; a table has ``caller`` and/or
+    ``agent`` steps for the offline model."""
     expect: Expectations = Field(default_factory=Expectations)
+    """Checked after the call."""
     _source: Path | None = PrivateAttr(default=None)  # the file, for messages
 
     @model_validator(mode="after")
@@ -65,6 +141,29 @@ class CallerScript(BaseModel):
     def source(self) -> Path | None:
         """The file the script was loaded from (None when built in code)."""
         return self._source
+
+    def steps(self) -> list[ScriptTurn]:
+        """Every turn as a :class:`ScriptTurn` (plain strings become ``caller`` turns)."""
+        return [ScriptTurn(caller=t) if isinstance(t, str) else t for t in self.turns]
+
+    def tool_problems(self, offered: list[str]) -> list[Problem]:
+        """Agent steps calling a tool the deployment does not offer (``offered``)."""
+        shown = str(self.source) if self.source else "caller script"
+        problems = []
+        for index, turn in enumerate(self.steps()):
+            for number, step in enumerate(turn.agent):
+                if step.call is not None and step.call not in offered:
+                    where = f"turns[{index}].agent" + (f"[{number}]" if len(turn.agent) > 1 else "")
+                    tools = ", ".join(sorted(offered)) or "none"
+                    problems.append(
+                        Problem(
+                            shown,
+                            f"{where}.call",
+                            repr(step.call),
+                            f"the deployment offers no such tool; its tools: {tools}",
+                        )
+                    )
+        return problems
 
     def unmet(self, report: CallReport) -> list[str]:
         """Expectations the report does not meet (empty when all hold)."""
@@ -189,26 +288,96 @@ async def run_script(
     report. ``offline`` forces ``[models].fallback`` whatever keys are set.
     ``on_turn(run, text)`` is called after each caller turn (for live printing).
 
-    The number is checked before the call is created (errors of :func:`choose_phone`):
-    a bad number never starts, and never journals, a call. An extension given with the
-    number replaces the lead's.
+    The number is checked before the call is created (errors of :func:`choose_phone`),
+    and so are the tools the script's agent steps call (:class:`ScriptError` naming the
+    turn): a bad number or an unknown tool never starts, and never journals, a call. An
+    extension given with the number replaces the lead's.
     """
-    from .runner import open_call
+    from .runner import create_call, finish_unstarted, run_started
 
     phone = choose_phone(deployment, script, lead_phone)
-    async with open_call(
+    run = await create_call(
         deployment, phone.e164, direction=script.direction, mode="simulated", offline=offline
-    ) as run:
+    )
+    if any(turn.agent for turn in script.steps()):
+        from .scripted_llm import tool_names
+
+        problems = script.tool_problems(tool_names(run.agent.tools))
+        if problems:
+            await finish_unstarted(run)
+            raise ScriptError(problems)
+    async with run_started(run) as run:
         lead = run.call.lead
         if phone.extension and lead is not None and lead.extension != phone.extension:
             run.call.lead = lead.model_copy(update={"extension": phone.extension})
-        for index, text in enumerate(script.turns):
-            if run.ended:
-                run.call.note(
-                    f"agent hung up; {len(script.turns) - index} scripted turn(s) not played"
-                )
-                break
-            await run.user_says(text)
-            if on_turn is not None:
-                on_turn(run, text)
+        await play_turns(run, script, on_turn=on_turn)
     return run
+
+
+async def play_turns(
+    run: CallRun, script: CallerScript, *, on_turn=None, before_caller=None
+) -> None:
+    """Play the script's turns on a started call (caller lines, and agent steps through
+    the offline model). Stops when the agent hung up, noting the turns not played.
+    ``await before_caller(text)`` runs before each caller line is said (a paced
+    simulated call waits there while the caller "speaks")."""
+    turns = script.steps()
+    llm = _scripted_llm(run)
+    ignored = False
+    for index, turn in enumerate(turns):
+        if run.ended:
+            run.call.note(f"agent hung up; {len(turns) - index} scripted turn(s) not played")
+            break
+        if turn.agent and llm is None:
+            ignored = True
+        elif turn.agent:
+            llm.push(*_agent_replies(turn.agent))
+        if turn.caller is not None:
+            if before_caller is not None:
+                await before_caller(turn.caller)
+            await run.user_says(turn.caller)
+        elif turn.agent and llm is not None:
+            await run.session.generate_reply()
+        if llm is not None:
+            left = llm.drop_pushed()
+            if left:
+                run.call.note(
+                    f"turn {index + 1}: {left} agent step(s) not taken (the agent stopped early)"
+                )
+        if on_turn is not None:
+            on_turn(run, turn.caller or "")
+    if ignored:
+        run.call.note("the caller script's agent steps were ignored: the model is not scripted")
+
+
+def _scripted_llm(run: CallRun) -> Any:
+    """The session's ScriptedLLM (the offline model), or None for a real LLM."""
+    from .scripted_llm import ScriptedLLM
+
+    llm = run.session.llm
+    return llm if isinstance(llm, ScriptedLLM) else None
+
+
+def _agent_replies(steps: list[AgentStep]) -> list[Any]:
+    """The ScriptedLLM answers for a turn's agent steps: each ``call`` (consecutive calls
+    one answer each), each ``say``, and after a final ``call`` a read-out of its result."""
+    from .scripted_llm import Reply, ToolCall
+
+    replies: list[Any] = []
+    for step in steps:
+        if step.call is not None:
+            replies.append(Reply(tool_calls=[ToolCall(step.call, dict(step.args))]))
+        else:
+            replies.append(Reply(text=step.say or ""))
+    if steps[-1].call is not None:
+        replies.append(_read_out_last_result)
+    return replies
+
+
+def _read_out_last_result(chat_ctx: Any, tools: list[str]) -> str:
+    """The last tool result as the agent's line (an error said as one)."""
+    for item in reversed(chat_ctx.items):
+        if item.type == "function_call_output":
+            output = str(item.output or "").strip()
+            return f"Sorry, that did not work: {output}" if item.is_error else output
+    return ""

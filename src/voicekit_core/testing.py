@@ -1,10 +1,20 @@
 """A pytest plugin for voicekit plugin authors (auto-loaded through ``pytest11``).
 
-Fixtures:
+Install the test tools with ``pip install 'voicekit-core[testing]'`` (pytest,
+pytest-asyncio, pytest-httpserver) and set ``asyncio_mode = "auto"`` under
+``[tool.pytest.ini_options]``. Fixtures:
 
-* ``voicekit`` - a :class:`Harness`: register in-memory plugins (unregistered after
-  the test), write a deployment, load it, and run text calls through a real livekit
-  ``AgentSession``.
+* ``voicekit`` - a :class:`~voicekit_core.harness.Harness`: register in-memory plugins
+  (unregistered after the test), write a deployment, load it, run text calls through a
+  real livekit ``AgentSession``; a failed ``post_call`` delivery fails the call
+  (``strict_deliveries=False`` to allow it), ``await voicekit.retry_deliveries(run)``
+  re-runs failed ones;
+* ``http_receiver`` - a :class:`~voicekit_core.testing_http.HttpReceiver` on 127.0.0.1
+  that answers 200 and keeps every request (``fail(path, status, times)`` for errors).
+
+Everything this module exports is also importable without pytest:
+:mod:`voicekit_core.harness` (``Harness``, ``MINIMAL_CONFIG``...) and
+:mod:`voicekit_core.scripted_llm` (``ScriptedLLM``, ``ToolCall``, ``Reply``, ``replies``).
 
 Example::
 
@@ -34,15 +44,16 @@ Example::
 
 from __future__ import annotations
 
-import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .deployment import Deployment, load_deployment
+from .harness import MINIMAL_CONFIG, MINIMAL_LEADS, TEST_PHONE, DeliveryFailed, Harness
+
+if TYPE_CHECKING:  # imported on first use (module __getattr__): livekit is heavy
+    from .scripted_llm import Reply, ScriptedLLM, ToolCall, replies
 
 _LAZY = {"Reply", "ScriptedLLM", "ToolCall", "replies"}
 
@@ -53,91 +64,43 @@ def __getattr__(name: str) -> Any:
         from . import scripted_llm
 
         return getattr(scripted_llm, name)
+    if name in ("HttpReceiver", "ReceivedRequest"):
+        from . import testing_http
+
+        return getattr(testing_http, name)
     raise AttributeError(name)
 
 
-#: A deployment with no plugins and one lead; ``voicekit.write()`` starts from it.
-MINIMAL_CONFIG = """\
-[agent]
-name = "test-agent"
-instructions = "You are a test agent talking to {lead.name}."
-greeting = "Hello {lead.first_name}!"
-
-[leads]
-path = "leads.csv"
-"""
-
-MINIMAL_LEADS = """\
-prospect_name,company_name,job_title,phone,email,timezone,resource_name
-Ada Lovelace,Analytical Engines,CTO,+14155550123,ada@example.com,America/New_York,rep
-"""
-
-TEST_PHONE = "+14155550123"
-
-
-class Harness:
-    """Build deployments and run calls in tests. See the module docstring."""
-
-    def __init__(self, tmp_path: Path):
-        self.tmp_path = tmp_path
-        self.plugins: list[tuple[str, object]] = []
-
-    def register(self, plugin: object, name: str | None = None) -> None:
-        """Add ``plugin`` to every deployment this harness loads (until the test ends)."""
-        self.plugins.append((name or getattr(plugin, "__name__", type(plugin).__name__), plugin))
-
-    def unregister(self, name: str) -> None:
-        self.plugins = [(n, p) for n, p in self.plugins if n != name]
-
-    def write(
-        self,
-        config: str = MINIMAL_CONFIG,
-        *,
-        files: dict[str, str] | None = None,
-        folder: str = "deployment",
-    ) -> Path:
-        """Write ``voicekit.toml`` (plus ``leads.csv`` and ``files``) to a temp folder."""
-        root = self.tmp_path / folder
-        root.mkdir(parents=True, exist_ok=True)
-        (root / "voicekit.toml").write_text(textwrap.dedent(config), encoding="utf-8")
-        all_files = {"leads.csv": MINIMAL_LEADS, **(files or {})}
-        for name, text in all_files.items():
-            target = root / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(textwrap.dedent(text), encoding="utf-8")
-        return root / "voicekit.toml"
-
-    def load(
-        self, path: Path | str | None = None, *, environ: dict[str, str] | None = None
-    ) -> Deployment:
-        """Load a deployment (default: a fresh :data:`MINIMAL_CONFIG`) with the registered
-        test plugins."""
-        return load_deployment(path or self.write(), extra_plugins=self.plugins, environ=environ)
-
-    @asynccontextmanager
-    async def call(
-        self, deployment: Deployment, phone: str = TEST_PHONE, **options: Any
-    ) -> AsyncIterator[Any]:
-        """A started text-mode call (see :func:`voicekit_core.runner.open_call`);
-        ``greet`` defaults to False here so scripted replies line up with user turns."""
-        from .runner import open_call
-
-        options.setdefault("greet", False)
-        async with open_call(deployment, phone, **options) as run:
-            yield run
-
-
 @pytest.fixture
-def voicekit(tmp_path: Path) -> Harness:
-    """A :class:`Harness` whose registered plugins vanish after the test."""
+def voicekit(tmp_path: Path) -> Iterator[Harness]:
+    """A :class:`~voicekit_core.harness.Harness` whose registered plugins vanish after
+    the test."""
     harness = Harness(tmp_path)
     yield harness
     harness.plugins.clear()
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[Any]:
+    """A local HTTP server on 127.0.0.1 that answers 200 and records every request
+    (:class:`~voicekit_core.testing_http.HttpReceiver`; needs pytest-httpserver)."""
+    from .testing_http import HttpReceiver
+
+    receiver = HttpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
 
 
 __all__ = [
     "MINIMAL_CONFIG",
     "MINIMAL_LEADS",
     "TEST_PHONE",
+    "DeliveryFailed",
     "Harness",
+    "Reply",
+    "ScriptedLLM",
+    "ToolCall",
+    "replies",
 ]

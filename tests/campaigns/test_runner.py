@@ -680,9 +680,10 @@ def test_paced_simulated_calls_ring_and_speak_in_campaign_time(tmp_path: Path):
     runner._backend = backend
     run(runner)
 
-    turns = load_script(deployment.config.base_dir / "scripts" / "talker.yaml").turns
+    script = load_script(deployment.config.base_dir / "scripts" / "talker.yaml")
+    lines = [step.caller for step in script.steps() if step.caller]
     assert waits[0] == RING_SECONDS
-    assert waits[1:] == [speaking_seconds(t) for t in turns][: len(waits) - 1]
+    assert waits[1:] == [speaking_seconds(line) for line in lines][: len(waits) - 1]
     assert len(waits) >= 2
     paced = CampaignRunner(
         deployment, campaign_id, mode="simulated", options=RunnerOptions(simulated_pace=True)

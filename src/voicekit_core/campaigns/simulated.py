@@ -232,20 +232,18 @@ class SimulatedAttempts:
                     await run.session.say(text, allow_interruptions=False)
                 record_voicemail(run.call, category="machine-vm", left_message=bool(text))
             else:
-                for index, turn in enumerate(script.turns):
-                    if run.ended:
-                        run.call.note(
-                            f"agent hung up; {len(script.turns) - index} scripted turn(s) "
-                            "not played"
-                        )
-                        break
-                    if self.sleep is not None:
-                        await self.sleep(speaking_seconds(turn))
-                    await run.user_says(turn)
+                from ..simulate import play_turns
+
+                await play_turns(run, script, before_caller=self._speak)
         assert run.report is not None
         outcome = outcome_of_report(run.report)
         outcome.answered = not voicemail
         return outcome
+
+    async def _speak(self, text: str) -> None:
+        """A paced caller takes the time to say ``text`` (campaign time)."""
+        if self.sleep is not None:
+            await self.sleep(speaking_seconds(text))
 
     async def adopt(self, job: AttemptJob) -> AttemptOutcome:
         """A simulated call cannot outlive its dialer: the attempt failed."""

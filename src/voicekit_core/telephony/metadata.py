@@ -25,13 +25,19 @@ class JobMetadata(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     phone: str = ""
+    """The number to call or that called, E.164."""
     call_id: str = ""
+    """The call's id (also in the room name, ``call-<call_id>``)."""
     direction: Literal["outbound", "inbound"] = "outbound"
+    """``outbound`` (``voicekit dial``, a campaign) or ``inbound`` (a dispatch rule)."""
     lead: dict[str, Any] | None = None
-    #: set when a campaign dialed the call: the worker links its report to the attempt
+    """The lead as ``report.lead`` shows it, so the worker need not look it up again."""
     campaign_id: str | None = None
+    """Set when a campaign dialed the call: the worker links its report to the attempt."""
     attempt_id: str | None = None
+    """The campaign attempt's id (with ``campaign_id``)."""
     extra: dict[str, Any] = Field(default_factory=dict)
+    """Anything else the dialer wants the worker to have."""
 
     def to_json(self) -> str:
         """Compact JSON for the dispatch request."""
