@@ -50,6 +50,12 @@ async def availability(voicekit, fake, **options):
     return run.report, json.loads(run.report.tool_call("check_availability").output)
 
 
+def booking(start: str, reply: str) -> ScriptedLLM:
+    """A model that books ``start`` for the lead, then says ``reply``."""
+    call = ToolCall("schedule_meeting", {"start": start, "attendee_email": EMAIL})
+    return ScriptedLLM(replies(call, reply))
+
+
 def starts(data) -> list[datetime]:
     return [datetime.fromisoformat(s["start"]) for s in data["slots"]]
 
@@ -102,28 +108,14 @@ async def test_config_hours_are_the_fallback(voicekit, fake_graph):
 
 async def test_mixed_team_each_hosts_in_their_own_hours(voicekit, fake_graph):
     fake_graph.working_hours[SECOND] = working_hours("08:00", "17:00", "Pacific Standard Time")
-    llm = ScriptedLLM(
-        replies(
-            ToolCall(
-                "schedule_meeting", {"start": "2026-03-06T21:00:00+00:00", "attendee_email": EMAIL}
-            ),
-            "Booked.",
-        )
-    )
+    llm = booking("2026-03-06T21:00:00+00:00", "Booked.")
     # 21:00Z = 16:00 EST (New York organizer, first in order, works) -> first organizer;
     # 22:00Z = 17:00 EST: only the Pacific organizer works.
     dep = deployment(voicekit, fake_graph, organizers=[ORGANIZER, SECOND])
     async with voicekit.call(dep, llm=llm) as run:
         await run.user_says("Four pm.")
     assert run.report.data["meeting"]["organizer"] == ORGANIZER
-    llm = ScriptedLLM(
-        replies(
-            ToolCall(
-                "schedule_meeting", {"start": "2026-03-06T22:00:00+00:00", "attendee_email": EMAIL}
-            ),
-            "Booked.",
-        )
-    )
+    llm = booking("2026-03-06T22:00:00+00:00", "Booked.")
     async with voicekit.call(dep, llm=llm) as run:
         await run.user_says("Five pm.")
     assert run.report.data["meeting"]["organizer"] == SECOND
@@ -131,15 +123,8 @@ async def test_mixed_team_each_hosts_in_their_own_hours(voicekit, fake_graph):
 
 async def test_booking_outside_the_organizers_hours_is_refused(voicekit, fake_graph):
     fake_graph.working_hours[ORGANIZER] = working_hours("08:00", "17:00", "Pacific Standard Time")
-    llm = ScriptedLLM(
-        replies(
-            # 15:00Z = 10:00 EST (inside the config's New York hours) = 7:00 PST
-            ToolCall(
-                "schedule_meeting", {"start": "2026-03-06T15:00:00+00:00", "attendee_email": EMAIL}
-            ),
-            "Sorry.",
-        )
-    )
+    # 15:00Z = 10:00 EST (inside the config's New York hours) = 7:00 PST
+    llm = booking("2026-03-06T15:00:00+00:00", "Sorry.")
     async with voicekit.call(deployment(voicekit, fake_graph, fixed_now=EARLY), llm=llm) as run:
         await run.user_says("Ten am.")
     record = run.report.tool_call("schedule_meeting")
@@ -169,9 +154,7 @@ async def test_booking_outside_the_prospects_hours_is_refused(voicekit, fake_gra
     fake_graph.working_hours[ORGANIZER] = working_hours("09:00", "17:00", "Pacific Standard Time")
     # 19:00Z Monday = 11:00 PST (organizer working) = 4:00 AM JST Tuesday.
     start = "2026-03-09T19:00:00+00:00"
-    llm = ScriptedLLM(
-        replies(ToolCall("schedule_meeting", {"start": start, "attendee_email": EMAIL}), "Sorry.")
-    )
+    llm = booking(start, "Sorry.")
     async with voicekit.call(deployment(voicekit, fake_graph, tz="Asia/Tokyo"), llm=llm) as run:
         await run.user_says("Four am works.")
     record = run.report.tool_call("schedule_meeting")
@@ -206,9 +189,7 @@ async def test_busy_times_in_a_windows_zone_are_not_read_as_utc(voicekit, fake_g
         ORGANIZER, datetime(2026, 3, 6, 16, tzinfo=UTC), datetime(2026, 3, 6, 17, tzinfo=UTC)
     )
     start = "2026-03-06T16:00:00+00:00"
-    llm = ScriptedLLM(
-        replies(ToolCall("schedule_meeting", {"start": start, "attendee_email": EMAIL}), "Taken.")
-    )
+    llm = booking(start, "Taken.")
     async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
         await run.user_says("Eleven am.")
     record = run.report.tool_call("schedule_meeting")

@@ -34,17 +34,39 @@ def outputs(report, name):
     return [t for t in report.tool_calls if t.name == name]
 
 
-async def test_check_availability_speaks_in_the_prospects_timezone(voicekit, fake_graph):
-    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Here are some times."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
+def schedule(start: str = FIRST) -> ToolCall:
+    """The model books ``start`` for Dana."""
+    return ToolCall("schedule_meeting", {"start": start, "attendee_email": EMAIL})
+
+
+async def ask_availability(voicekit, fake, reply: str):
+    """A call in which the model checks availability once, then says ``reply``: its report."""
+    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), reply))
+    async with voicekit.call(deployment(voicekit, fake), llm=llm) as run:
         await run.user_says("When can we meet?")
-    data = json.loads(run.report.tool_call("check_availability").output)
+    return run.report
+
+
+async def book_twice(voicekit, fake):
+    """A call in which the model books ``FIRST``, then, asked again, books it again: its
+    report."""
+    call = schedule()
+    llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
+    async with voicekit.call(deployment(voicekit, fake), llm=llm) as run:
+        await run.user_says("Book Friday.")
+        await run.user_says("Did it work?")
+    return run.report
+
+
+async def test_check_availability_speaks_in_the_prospects_timezone(voicekit, fake_graph):
+    report = await ask_availability(voicekit, fake_graph, "Here are some times.")
+    data = json.loads(report.tool_call("check_availability").output)
     assert data["timezone"] == "America/Los_Angeles"
     assert data["slots"][0] == {"start": FIRST, "label": "Friday, March 6 at 8:00 AM PST"}
     # Across the DST change: Monday 9:00 New York (13:00Z) would be 6:00 AM PDT for Dana,
     # before her 8:00; 11:00 EDT is her 8:00 AM PDT.
     assert data["slots"][1] == {"start": MONDAY, "label": "Monday, March 9 at 8:00 AM PDT"}
-    assert run.report.data["tools"]["check_availability"] == "teams"
+    assert report.data["tools"]["check_availability"] == "teams"
 
 
 async def test_booking_request_body_and_report(voicekit, fake_graph):
@@ -86,12 +108,8 @@ async def test_booking_request_body_and_report(voicekit, fake_graph):
 
 
 async def test_repeated_schedule_call_books_once(voicekit, fake_graph):
-    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
-    llm = ScriptedLLM(replies(call, "Booked.", call, "Still booked."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
-        await run.user_says("Book it.")
-        await run.user_says("Did you book it?")
-    first, second = outputs(run.report, "schedule_meeting")
+    report = await book_twice(voicekit, fake_graph)
+    first, second = outputs(report, "schedule_meeting")
     assert not first.is_error and first.output == second.output
     assert len(fake_graph.events) == 1
     assert len(fake_graph.calls("createEvent")) == 1
@@ -183,23 +201,19 @@ def _then(action):
 
     def policy(chat_ctx, tools):
         action()
-        return Reply(
-            tool_calls=[ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})]
-        )
+        return Reply(tool_calls=[schedule()])
 
     return policy
 
 
 async def test_forbidden_apologises_and_reports(voicekit, fake_graph):
     fake_graph.fail["getSchedule"] = 403
-    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Sorry, let me take a message."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
-        await run.user_says("When can we meet?")
-    record = run.report.tool_call("check_availability")
+    report = await ask_availability(voicekit, fake_graph, "Sorry, let me take a message.")
+    record = report.tool_call("check_availability")
     assert record.is_error
     assert "take a message" in record.output
     assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in record.output
-    [error] = run.report.data["teams"]["errors"]
+    [error] = report.data["teams"]["errors"]
     assert {k: error[k] for k in ("operation", "kind", "status", "code")} == {
         "operation": "getSchedule",
         "kind": "forbidden",
@@ -207,35 +221,28 @@ async def test_forbidden_apologises_and_reports(voicekit, fake_graph):
         "code": "ErrorAccessDenied",
     }
     assert error["attempts"] == 1  # a 403 is not retried
-    follow_up = run.report.data["teams"]["follow_up"]
+    follow_up = report.data["teams"]["follow_up"]
     assert follow_up["action"] == "email_times"
     assert follow_up["attendee_email"] == EMAIL
-    assert run.report.disposition.value == "qualified"
-    assert any("403" in note for note in run.report.notes)
-    assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in run.report.model_dump_json()
+    assert report.disposition.value == "qualified"
+    assert any("403" in note for note in report.notes)
+    assert SECRET_ENV["TEAMS_CLIENT_SECRET"] not in report.model_dump_json()
 
 
 async def test_unavailable_graph_fails_fast_without_retries(voicekit, fake_graph):
     fake_graph.fail["getSchedule"] = 503
-    llm = ScriptedLLM(replies(ToolCall("check_availability", {}), "Sorry."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
-        await run.user_says("When can we meet?")
-    record = run.report.tool_call("check_availability")
+    report = await ask_availability(voicekit, fake_graph, "Sorry.")
+    record = report.tool_call("check_availability")
     assert record.is_error
     assert "not responding" in record.output
     assert len(fake_graph.calls("getSchedule")) == 1  # max_retries = 0
-    assert run.report.data["teams"]["errors"][0]["status"] == 503
-    assert "meeting" not in run.report.data
+    assert report.data["teams"]["errors"][0]["status"] == 503
+    assert "meeting" not in report.data
 
 
 async def test_unconfirmed_create_is_resent_once_then_left_pending(voicekit, fake_graph):
     fake_graph.fail["createEvent"] = 503
-    llm = ScriptedLLM(
-        replies(
-            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
-            "Sorry.",
-        )
-    )
+    llm = ScriptedLLM(replies(schedule(), "Sorry."))
     async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
         await run.user_says("Book Friday.")
     record = run.report.tool_call("schedule_meeting")
@@ -256,9 +263,7 @@ async def test_unconfirmed_create_is_resent_once_then_left_pending(voicekit, fak
 
 async def test_event_stored_then_502_is_resent_with_the_same_transaction_id(voicekit, fake_graph):
     fake_graph.commit_then_fail["createEvent"] = [502]
-    llm = ScriptedLLM(
-        replies(ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}), "Done.")
-    )
+    llm = ScriptedLLM(replies(schedule(), "Done."))
     async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
         await run.user_says("Book Friday.")
     result = json.loads(run.report.tool_call("schedule_meeting").output)
@@ -276,12 +281,8 @@ async def test_pending_booking_that_was_stored_is_settled_not_booked_again(voice
     the create once more with its transactionId and gets the stored event back, instead
     of calling the slot taken or booking anew."""
     fake_graph.commit_then_fail["createEvent"] = [502, 502]
-    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
-    llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
-        await run.user_says("Book Friday.")
-        await run.user_says("Did it work?")
-    first, second = outputs(run.report, "schedule_meeting")
+    report = await book_twice(voicekit, fake_graph)
+    first, second = outputs(report, "schedule_meeting")
     assert first.is_error and not second.is_error
     [event] = fake_graph.events.values()
     assert json.loads(second.output)["event_id"] == event["id"]
@@ -289,33 +290,29 @@ async def test_pending_booking_that_was_stored_is_settled_not_booked_again(voice
     assert len(created) == 3
     assert {ci(r.json, "transactionId") for r in created} == {event["transactionId"]}
     assert len(fake_graph.calls("getSchedule")) == 1
-    assert run.report.data["meeting"]["transaction_id"] == event["transactionId"]
-    assert "pending_booking" not in run.report.data["teams"]
-    assert "follow_up" not in run.report.data["teams"]
-    assert run.report.disposition.value == "meeting_booked"
+    assert report.data["meeting"]["transaction_id"] == event["transactionId"]
+    assert "pending_booking" not in report.data["teams"]
+    assert "follow_up" not in report.data["teams"]
+    assert report.disposition.value == "meeting_booked"
 
 
 async def test_pending_booking_that_was_not_stored_is_booked_on_the_next_try(voicekit, fake_graph):
     fake_graph.fail_once["createEvent"] = [502, 502]
-    call = ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL})
-    llm = ScriptedLLM(replies(call, "Let me check.", call, "Booked."))
-    async with voicekit.call(deployment(voicekit, fake_graph), llm=llm) as run:
-        await run.user_says("Book Friday.")
-        await run.user_says("Try again?")
-    second = outputs(run.report, "schedule_meeting")[1]
+    report = await book_twice(voicekit, fake_graph)
+    second = outputs(report, "schedule_meeting")[1]
     assert not second.is_error
     assert len(fake_graph.events) == 1
     assert len(fake_graph.calls("createEvent")) == 3
-    assert any("settling unconfirmed booking" in note for note in run.report.notes)
+    assert any("settling unconfirmed booking" in note for note in report.notes)
 
 
 async def test_pending_booking_settled_when_another_slot_is_asked_for(voicekit, fake_graph):
     fake_graph.commit_then_fail["createEvent"] = [502, 502]
     llm = ScriptedLLM(
         replies(
-            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
+            schedule(),
             "Let me try another time.",
-            ToolCall("schedule_meeting", {"start": MONDAY, "attendee_email": EMAIL}),
+            schedule(MONDAY),
             "It seems Friday went through.",
         )
     )
@@ -332,7 +329,7 @@ async def test_pending_booking_settled_when_another_slot_is_asked_for(voicekit, 
 async def test_reschedule_and_cancel_the_booked_meeting(voicekit, fake_graph):
     llm = ScriptedLLM(
         replies(
-            ToolCall("schedule_meeting", {"start": FIRST, "attendee_email": EMAIL}),
+            schedule(),
             "Booked.",
             ToolCall("reschedule_meeting", {"start": MONDAY}),
             "Moved.",

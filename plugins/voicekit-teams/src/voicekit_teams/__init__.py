@@ -75,6 +75,6 @@ def call_started(call: CallContext) -> None:
 async def call_ended(call: CallContext, report: CallReport) -> None:
     """Let a booking still in flight finish (or look it up by its ``transactionId``),
     bring ``report`` up to date for ``post_call``, and close the call's Graph client."""
-    from .tools import finish_call
+    from .settling import finish_call
 
     await finish_call(call, report)
