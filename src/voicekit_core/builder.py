@@ -28,18 +28,35 @@ logger = logging.getLogger("voicekit.builder")
 
 async def prepare_call(
     deployment: Deployment,
-    phone: str,
+    phone: str | None,
     *,
     direction: Literal["outbound", "inbound"] = "outbound",
     mode: Literal["simulated", "live"] = "simulated",
     lead: Lead | None = None,
     call_id: str | None = None,
+    channel: Literal["phone", "web"] = "phone",
 ) -> CallContext:
     """A CallContext for ``phone`` (any format; stored as E.164) with its lead looked up
     through ``lookup_lead`` (an unknown number gets ``Lead.unknown``).
 
-    Raises ``ValueError`` if ``phone`` is not a valid number.
+    ``channel="web"``: a visitor talking through the web widget, who has no number
+    (``phone`` None or empty): the call's phone is ``""``, no lead is looked up, and
+    ``call.data["channel"]`` says ``"web"``.
+
+    Raises ``ValueError`` if ``phone`` is not a valid number (or missing on a phone call).
     """
+    if channel == "web" and not phone:
+        call = CallContext(deployment=deployment, phone="", direction="inbound", mode=mode)
+        if call_id:
+            call.call_id = call_id
+        call.room_name = f"web-{call.call_id}"
+        call.data["channel"] = "web"
+        call.lead = lead
+        if lead is None:
+            call.note("web caller: no phone number, no lead looked up")
+        return call
+    if not phone:
+        raise ValueError("no phone number for the call")
     e164 = to_e164(phone, deployment.config.leads.default_region)
     call = CallContext(deployment=deployment, phone=e164, direction=direction, mode=mode)
     if call_id:
@@ -48,6 +65,8 @@ async def prepare_call(
     # simulated calls use them too, so telephony plugins can be tested against a fake server.
     call.room_name = f"call-{call.call_id}"
     call.participant_identity = f"sip_{e164}"
+    if channel == "web":
+        call.data["channel"] = "web"
     if lead is None:
         lead = await deployment.pm.acall_first("lookup_lead", phone=e164, call=call)
     if lead is None:

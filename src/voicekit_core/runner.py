@@ -268,7 +268,7 @@ def describe_model_failure(exc: BaseException, label: str = "") -> str:
 
 async def create_call(
     deployment: Deployment,
-    phone: str,
+    phone: str | None,
     *,
     direction: Literal["outbound", "inbound"] = "outbound",
     mode: Literal["simulated", "live"] = "simulated",
@@ -280,6 +280,7 @@ async def create_call(
     check_veto: bool = True,
     campaign: dict[str, str] | None = None,
     clock: Callable[[], datetime] | None = None,
+    channel: Literal["phone", "web"] = "phone",
     **session_options: Any,
 ) -> CallRun:
     """Look up the lead, run the before-dial veto (outbound, unless ``check_veto`` is
@@ -288,12 +289,20 @@ async def create_call(
     ``campaign`` (``{"id": campaign id, "attempt_id": ...}``) links the call to a
     campaign attempt: kept in ``report.data["campaign"]`` and on the journal row.
     ``clock`` (returns aware UTC datetimes) is the call's "now" for tools such as
-    ``schedule_callback``; a simulated campaign passes its sped-up clock.
+    ``schedule_callback``; a simulated campaign passes its sped-up clock. ``channel="web"``
+    is a web-widget visitor, who may have no number (``phone`` None; see
+    :func:`~voicekit_core.builder.prepare_call`).
 
     Raises ``CallVetoed`` (nothing is built or journaled) or ``ValueError`` for a bad phone.
     """
     call = await prepare_call(
-        deployment, phone, direction=direction, mode=mode, lead=lead, call_id=call_id
+        deployment,
+        phone,
+        direction=direction,
+        mode=mode,
+        lead=lead,
+        call_id=call_id,
+        channel=channel,
     )
     if campaign:
         call.data["campaign"] = dict(campaign)

@@ -160,11 +160,13 @@ async def entrypoint(ctx: JobContext) -> None:
         participant = await ctx.wait_for_participant()
         phone = phone_from_participant(dict(participant.attributes)) or meta.phone
         identity = participant.identity
-    if not phone:
+    channel = "web" if meta.extra.get("channel") == "web" else "phone"
+    if not phone and channel != "web":
         raise VoicekitError("no caller number: neither job metadata nor sip.phoneNumber has one")
     run = await create_call(
         deployment,
-        phone,
+        phone or None,
+        channel=channel,
         direction=meta.direction,
         mode="live",
         text_only=False,

@@ -9,6 +9,7 @@ from the ``<body hx-headers>`` attribute of the layout).
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -135,13 +136,19 @@ def _seconds(value: float | None) -> str:
     return f"{minutes} min {seconds:02d} s"
 
 
+def _json_text(value: Any) -> str:
+    """JSON as people read it (non-ASCII kept); autoescaping then makes it safe HTML."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{100 * float(value):.0f}%"
 
 
 def make_templates() -> Jinja2Templates:
     """The page templates: autoescaped HTML, with filters for untrusted and PII fields
-    (``redact``, ``phone``), times (``when``, ``seconds``) and ``percent``."""
+    (``redact``, ``phone``), times (``when``, ``seconds``), ``percent`` and
+    ``json_text`` (JSON for display: escaped by autoescape, unlike ``tojson``)."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     env = templates.env
     env.autoescape = True
@@ -151,6 +158,7 @@ def make_templates() -> Jinja2Templates:
         when=_when,
         seconds=_seconds,
         percent=_percent,
+        json_text=_json_text,
     )
     return templates
 

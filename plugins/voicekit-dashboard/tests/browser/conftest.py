@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_kit import collect_errors
 
 ROOT = Path(__file__).resolve().parents[4]
 EXAMPLE = ROOT / "examples" / "tdx_sdr"
@@ -103,13 +104,19 @@ def dashboard_server(tmp_path_factory):
         )
     }
     env["VOICEKIT_DASHBOARD_PASSWORD"] = ADMIN[1]
-    subprocess.run(
+    created = subprocess.run(
         [*_voicekit(), "dashboard", str(folder), "--create-user", "--username", ADMIN[0]],
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
+    if created.returncode != 0:
+        raise RuntimeError(
+            f"voicekit dashboard --create-user failed ({created.returncode}):\n"
+            + created.stdout
+            + created.stderr
+        )
     port = _free_port()
     log = (folder / "dashboard.log").open("w")
     process = subprocess.Popen(
@@ -191,9 +198,7 @@ def page(browser, login_state, dashboard_server):
         accept_downloads=True,
     )
     opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda exc: errors.append(str(exc)))
-    opened.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = collect_errors(opened)
     opened.set_default_timeout(15_000)
     yield opened
     context.close()

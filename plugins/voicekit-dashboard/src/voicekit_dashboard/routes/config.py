@@ -39,5 +39,5 @@ def config_page(request: Request, dash: Dash):
         "config.html",
         active="config",
         view=view,
-        config_json=json.dumps(view["config"], indent=2, default=str),
+        config_json=json.dumps(view["config"], indent=2, default=str, ensure_ascii=False),
     )

@@ -22,8 +22,22 @@
   tick();
   setInterval(tick, 1000);
   document.body.addEventListener("htmx:afterSettle", tick);  // rows just swapped in
+  // a call's page: the status badge follows the stream (rendered once, at page load)
+  function setStatus(status, label) {
+    var badge = document.querySelector("[data-testid=call-status]");
+    if (!badge || badge.getAttribute("data-status") === status) return;
+    badge.className = "badge " + status;
+    badge.setAttribute("data-status", status);
+    badge.textContent = label;
+  }
+  document.body.addEventListener("htmx:sseMessage", function (event) {
+    var type = event.detail && event.detail.type;
+    if (type === "line" || type === "tool") setStatus("in_call", "in call");
+    if (type === "ended") setStatus("ended", "ended");
+  });
   document.body.addEventListener("htmx:sseClose", function () {
     var note = document.getElementById("following");
     if (note) note.hidden = true;
+    setStatus("ended", "ended");
   });
 })();
