@@ -21,10 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 from browser_kit import collect_errors
+from dashboard_kit import ADMIN, DEPLOYMENT_ENV, ROOT, copy_example
 
-ROOT = Path(__file__).resolve().parents[4]
-EXAMPLE = ROOT / "examples" / "tdx_sdr"
-ADMIN = ("admin", "correct horse battery")
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # CI runs as root
     "--disable-gpu",
@@ -88,21 +86,8 @@ def shots_dir(tmp_path_factory) -> Path:
 def dashboard_server(tmp_path_factory):
     """Base URL of a running `voicekit dashboard` (simulated dialer, campaign time 5x real
     time so calls last long enough to be watched live)."""
-    folder = tmp_path_factory.mktemp("browser") / "tdx_sdr"
-    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns(".voicekit", "__pycache__"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k
-        not in (
-            "OPENAI_API_KEY",
-            "LIVEKIT_URL",
-            "LIVEKIT_API_KEY",
-            "LIVEKIT_API_SECRET",
-            "VOICEKIT_STORE_URL",
-            "LIVEKIT_SIP_OUTBOUND_TRUNK",
-        )
-    }
+    folder = copy_example(tmp_path_factory.mktemp("browser") / "tdx_sdr")
+    env = {k: v for k, v in os.environ.items() if k not in DEPLOYMENT_ENV}
     env["VOICEKIT_DASHBOARD_PASSWORD"] = ADMIN[1]
     created = subprocess.run(
         [*_voicekit(), "dashboard", str(folder), "--create-user", "--username", ADMIN[0]],
@@ -160,8 +145,11 @@ def dashboard_server(tmp_path_factory):
     log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Not session-wide: Playwright's sync API runs an
+    asyncio loop in this thread while it is open, which would break every later test of
+    the run that starts a loop of its own (asyncio.run, pytest-asyncio)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -172,9 +160,9 @@ def browser():
         launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def login_state(browser, dashboard_server, tmp_path_factory) -> str:
-    """Storage state (cookies) of a logged-in admin, saved once for the session."""
+    """Storage state (cookies) of a logged-in admin, saved once per module."""
     context = browser.new_context()
     page = context.new_page()
     page.goto(dashboard_server["base"] + "/login")
