@@ -27,6 +27,7 @@ RUN /opt/voicekit/bin/pip install ".[${VOICEKIT_EXTRAS}]" \
         ./plugins/voicekit-hubspot \
         ./plugins/voicekit-salesforce \
         ./plugins/voicekit-teams \
+        ./plugins/voicekit-webhook \
         ./plugins/voicekit-dashboard
 
 # -- runtime --------------------------------------------------------------------------------
