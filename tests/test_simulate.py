@@ -128,11 +128,21 @@ def test_script_with_unknown_keys_is_rejected(tmp_path):
     )
 
 
-def test_script_with_unknown_disposition_is_rejected(tmp_path):
+def test_script_with_unknown_disposition_is_rejected(example_copy, tmp_path):
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("turns: [hi]\nexpect: {disposition: Booked!}\n")
+    with pytest.raises(ScriptError, match=r"expect\.disposition = 'Booked!'"):
+        load_script(malformed)
+    # a well-formed name may be one the deployment declares ([dispositions]): it is
+    # checked against the deployment before the call starts, nothing journaled
     script = tmp_path / "bad.yaml"
     script.write_text("turns: [hi]\nexpect: {disposition: booked}\n")
-    with pytest.raises(ScriptError, match=r"expect\.disposition = 'booked'"):
-        load_script(script)
+    result = CliRunner().invoke(
+        build_cli(), ["simulate", str(example_copy), "--script", str(script)]
+    )
+    assert result.exit_code == 2
+    assert "expect.disposition = 'booked': unknown disposition 'booked'" in result.output
+    assert load_deployment(example_copy).journal.list() == []
 
 
 def test_simulate_exits_1_when_expectations_fail(example_copy, tmp_path):

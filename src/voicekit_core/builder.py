@@ -136,10 +136,17 @@ def greeting_text(call: CallContext) -> str:
 
 
 def build_agent(call: CallContext) -> Agent:
-    """A livekit ``Agent`` with the call's instructions and tools."""
+    """A livekit ``Agent`` with the call's instructions and tools; when a plugin
+    implements ``before_reply``, one that calls it before each reply
+    (:mod:`voicekit_core.reply_hook`)."""
     from livekit.agents import Agent
 
-    return Agent(instructions=build_instructions(call), tools=collect_tools(call))
+    instructions, tools = build_instructions(call), collect_tools(call)
+    if call.deployment.pm.impls_in_call_order("before_reply"):
+        from .reply_hook import HookedAgent
+
+        return HookedAgent(call, instructions=instructions, tools=tools)
+    return Agent(instructions=instructions, tools=tools)
 
 
 def select_models(call: CallContext) -> ModelSelection:

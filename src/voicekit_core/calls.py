@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from .leads import Lead
 
 if TYPE_CHECKING:
     from .config import DeploymentConfig
     from .deployment import Deployment
+    from .extraction_state import ExtractionState
     from .providers import ModelSelection
+
+DISPOSITION_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+"""What a disposition name looks like: lowercase snake_case, at most 40 characters (the
+journal column's width)."""
+
+_declared: set[str] = set()  # declared outcomes (every deployment and plugin loaded)
+_extra_members: dict[str, Disposition] = {}  # one object per declared name
+_reading: ContextVar[bool] = ContextVar("voicekit_reading_dispositions", default=False)
 
 
 class Disposition(str, Enum):
-    """How a call ended, in the dialer's usual terms."""
+    """How a call ended. The members are voicekit's built-in outcomes, in a dialer's usual
+    terms; a deployment's ``[dispositions]`` table and plugins (``register_dispositions``)
+    declare more (``ticket_created``, ``emergency_escalated``).
+
+    ``Disposition("ticket_created")`` returns a declared outcome as an object that behaves
+    like a member (``.value``, ``.name``, equal to its string, one object per name) but is
+    not listed when iterating the class, which lists the built-ins only. An undeclared name
+    raises ``ValueError`` (``'nope' is not a valid Disposition``). Which outcomes one
+    deployment knows, with labels and success flags: ``deployment.dispositions``
+    (:class:`voicekit_core.dispositions.DispositionCatalog`).
+    """
 
     MEETING_BOOKED = "meeting_booked"
     QUALIFIED = "qualified"  # qualified, no meeting booked yet
@@ -40,6 +62,75 @@ class Disposition(str, Enum):
     VETOED = "vetoed"
     FAILED = "failed"
     COMPLETED = "completed"  # ended without a more specific outcome
+
+    @classmethod
+    def _missing_(cls, value: object) -> Disposition | None:
+        if not isinstance(value, str) or not DISPOSITION_NAME.fullmatch(value):
+            return None
+        if value in _declared or _reading.get():
+            return _extra_member(value)
+        return None
+
+    @classmethod
+    def declare(cls, name: str) -> Disposition:
+        """Make ``name`` a known outcome in this process and return it. Raises
+        ``ValueError`` unless it is lowercase snake_case of at most 40 characters.
+        Deployments and plugins declare through ``[dispositions]`` and
+        ``register_dispositions``; this is what loading them calls."""
+        if not isinstance(name, str) or not DISPOSITION_NAME.fullmatch(name):
+            raise ValueError(
+                f"{str(name)[:60]!r} is not a disposition name: use lowercase letters, digits "
+                "and _ (starting with a letter), at most 40 characters"
+            )
+        if name not in cls._value2member_map_:
+            _declared.add(name)
+        return cls(name)
+
+    @classmethod
+    def read(cls, name: str) -> Disposition:
+        """``name`` as a Disposition, declared or not, for outcomes read back from storage
+        (a journal row written when the deployment still declared it). Raises
+        ``ValueError`` for a malformed name."""
+        with reading_dispositions():
+            return cls(name)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # a declared outcome unpickles in a process that has not declared it (yet)
+        return (Disposition.read, (self._value_,))
+
+    @classmethod
+    def is_builtin(cls, name: str) -> bool:
+        """Whether ``name`` is one of voicekit's built-in outcomes."""
+        return name in cls._value2member_map_
+
+    @classmethod
+    def is_known(cls, name: str) -> bool:
+        """Whether ``name`` is built-in or declared by a deployment or plugin loaded in
+        this process (plugin settings that map outcomes check their keys with it; a
+        deployment loads its declarations before validating plugin settings)."""
+        return name in cls._value2member_map_ or name in _declared
+
+
+def _extra_member(name: str) -> Disposition:
+    member = _extra_members.get(name)
+    if member is None:
+        member = str.__new__(Disposition, name)
+        member._value_ = name
+        member._name_ = name.upper()
+        member = _extra_members.setdefault(name, member)
+    return member
+
+
+@contextmanager
+def reading_dispositions() -> Iterator[None]:
+    """Within this block any well-formed name is a Disposition: for reading files before
+    the deployment's outcomes are known (the deployment file itself, caller scripts), each
+    name then checked against ``deployment.dispositions``."""
+    token = _reading.set(True)
+    try:
+        yield
+    finally:
+        _reading.reset(token)
 
 
 def utcnow() -> datetime:
@@ -98,6 +189,10 @@ class CallContext:
     """Lines for the report's ``notes`` (add with :meth:`note`)."""
     end_requested: bool = False
     """True once a tool asked to hang up (:meth:`request_end`)."""
+    extraction: ExtractionState | None = None
+    """The record ``record_details`` is collecting (values, what was read back and
+    confirmed); None when the deployment declares no ``[extraction]``. Becomes
+    ``report.extracted``."""
     clock: Callable[[], datetime] = field(default=lambda: utcnow(), repr=False)
     """The call's "now" (aware, UTC): the wall clock, or a simulated campaign's sped-up
     clock. Tools that reason about time call ``call.clock()``."""
@@ -108,8 +203,20 @@ class CallContext:
         return self.deployment.config
 
     def set_disposition(self, disposition: Disposition | str, reason: str = "") -> None:
-        """Record the outcome. Later calls overwrite earlier ones (the last word wins)."""
-        self.disposition = Disposition(disposition)
+        """Record the outcome. Later calls overwrite earlier ones (the last word wins).
+
+        ``disposition`` is a built-in outcome or one the deployment declares
+        (``[dispositions]``, a plugin's ``register_dispositions``); anything else raises
+        ``ValueError`` naming it.
+        """
+        value = Disposition(disposition)
+        catalog = getattr(self.deployment, "dispositions", None)
+        if catalog is not None and value.value not in catalog:
+            raise ValueError(
+                f"{value.value!r} is not a disposition of this deployment: declare it in "
+                "[dispositions]"
+            )
+        self.disposition = value
         self.disposition_reason = reason
 
     def note(self, text: str) -> None:
@@ -203,6 +310,12 @@ class CallReport(BaseModel):
     """Why, in one line."""
     qualification: dict[str, Any] | None = None
     """The qualification a tool recorded (``call.qualification``), if any."""
+    extracted: dict[str, Any] | None = None
+    """The record collected by ``record_details`` (``[extraction]``): ``{field: value}``
+    for the fields that have a value, in schema order; phones E.164, dates
+    ``YYYY-MM-DD``. ``data["extraction"]`` says which fields are ``missing``,
+    ``unconfirmed`` or ``filled_after_call``. None when the deployment declares no
+    extraction."""
     models: dict[str, Any] = Field(default_factory=dict)
     """The models used: ``realtime`` / ``stt`` / ``llm`` / ``tts`` lists of
     ``provider:model`` and a ``reason`` for the choice."""
@@ -218,6 +331,14 @@ class CallReport(BaseModel):
     ``data["tools"]`` (which plugin provided each tool), ``data["campaign"]``."""
     post_call: list[DeliveryRecord] = Field(default_factory=list)
     """One delivery record per ``post_call`` plugin, as it stood when the call finished."""
+
+    @field_validator("disposition", mode="before")
+    @classmethod
+    def _stored_outcome(cls, value: Any) -> Any:
+        # a report read back may carry an outcome its deployment no longer declares
+        if isinstance(value, str) and not isinstance(value, Disposition):
+            return Disposition.read(value)
+        return value
 
     def summary(self) -> str:
         """One paragraph for CRM call bodies: who, outcome, qualification."""

@@ -106,6 +106,19 @@ def check(config: Path) -> None:
     console.print_json(json.dumps(data, default=str))
     for warning in deployment.warnings:
         err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
+    declared = deployment.dispositions.custom()
+    if declared:
+        names = ", ".join(f"{d.name}{' (success)' if d.success else ''}" for d in declared)
+        console.print(f"declared dispositions: {untrusted(names)}")
+    schema = deployment.extraction
+    if schema is not None:
+        required = sum(f.required for f in schema.fields)
+        confirm = sum(f.confirm for f in schema.fields)
+        console.print(
+            f"record_details collects {untrusted(schema.name)}: {len(schema.fields)} "
+            f"field{'s' if len(schema.fields) != 1 else ''} "
+            f"({required} required, {confirm} read back), from {untrusted(schema.source)}"
+        )
     book = deployment.leads
     if book is not None:
         summary = book.summarize(max_problems=50)  # one streamed pass, never all leads
@@ -298,7 +311,10 @@ def _print_leads(leads: list[Any]) -> None:
 @cli.command()
 @config_argument
 @click.option(
-    "--script", "script_path", type=click.Path(path_type=Path), help="Caller script (YAML)."
+    "--script",
+    "script_path",
+    type=click.Path(path_type=Path),
+    help="Caller script (YAML); default: scripts/qualified.yaml, else the first in scripts/.",
 )
 @click.option(
     "--lead-phone", help="The lead to call, E.164 (+14155550123) or national in [leads] region."
@@ -336,8 +352,11 @@ def simulate(
             raise click.BadParameter(
                 f"{lead_phone[:40]!r}: {exc}", param_hint="--lead-phone"
             ) from None
-    if script_path is None:
-        script_path = deployment.config.base_dir / "scripts" / "qualified.yaml"
+    if script_path is None:  # scripts/qualified.yaml, else the deployment's first script
+        scripts = deployment.config.base_dir / "scripts"
+        script_path = scripts / "qualified.yaml"
+        if not script_path.exists():
+            script_path = next(iter(sorted(scripts.glob("*.yaml"))), script_path)
     script = load_script(script_path)
     for warning in deployment.warnings:
         err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
@@ -372,19 +391,28 @@ def journal() -> None:
 @journal.command("list")
 @config_argument
 @click.option("--limit", default=20, show_default=True)
+@click.option(
+    "--disposition",
+    help="Only calls that ended with this disposition (built-in or declared in [dispositions]).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def journal_list(config: Path, limit: int, as_json: bool) -> None:
+def journal_list(config: Path, limit: int, disposition: str | None, as_json: bool) -> None:
     """The newest calls."""
     deployment = _load(config)
+    if disposition is not None:
+        try:
+            disposition = deployment.dispositions.require(disposition.strip()).value
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--disposition") from None
     if as_json:
-        rows = [dict(row) for row in deployment.journal.list(limit)]
+        rows = [dict(row) for row in deployment.journal.list(limit, disposition=disposition)]
         for row in rows:
             if row.get("phone"):
                 row["phone"] = masking.display_phone(row["phone"])
         click.echo(json.dumps(rows, indent=2))
         return
     table = _table("call id", "phone", "disposition", "started (UTC)", "post-call")
-    for row in deployment.journal.list(limit):
+    for row in deployment.journal.list(limit, disposition=disposition):
         pending = row["undelivered"] or 0
         status = f"{row['deliveries'] - pending}/{row['deliveries']} delivered"
         table.add_row(
@@ -489,14 +517,19 @@ def report(config: Path, as_json: bool) -> None:
     from .summary import summarize
 
     deployment = _load(config)
-    summary = summarize(deployment.journal.reports())
+    summary = summarize(deployment.journal.reports(), deployment.dispositions)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     table = _table("metric", "value")
     table.add_row("calls", str(summary["calls"]))
     for disposition, count in summary["dispositions"].items():
-        table.add_row(f"  {untrusted(disposition)}", str(count))
+        label = summary["labels"].get(disposition, "")
+        shown = untrusted(disposition)
+        if label and label.lower() != disposition.replace("_", " "):
+            shown += f" ({untrusted(label)})"
+        table.add_row(f"  {shown}", str(count))
+    table.add_row("successes", f"{summary['successes']} ({summary['success_rate']:.0%} of calls)")
     table.add_row("qualified", f"{summary['qualified']} ({summary['conversion']:.0%} of calls)")
     table.add_row("meetings booked", str(summary["meetings"]))
     latency = summary["median_latency_seconds"]
@@ -509,17 +542,47 @@ def report(config: Path, as_json: bool) -> None:
 # -- worker ------------------------------------------------------------------------------
 
 
+def split_worker_args(args: tuple[str, ...]) -> tuple[list[Path], list[str]]:
+    """``voicekit start|dev|console`` arguments: the leading ones up to the first option
+    (``-...``) or ``--`` are deployment paths (default ``.``), the rest go to livekit's CLI."""
+    configs: list[Path] = []
+    rest = list(args)
+    while rest and not rest[0].startswith("-"):
+        configs.append(Path(rest.pop(0)))
+    if rest[:1] == ["--"]:
+        rest.pop(0)
+    return configs or [Path(".")], rest
+
+
 def _worker_command(mode: str):
-    @config_argument
-    @click.argument("livekit_args", nargs=-1, type=click.UNPROCESSED)
-    def command(config: Path, livekit_args: tuple[str, ...]) -> None:
+    @click.argument(
+        "args", nargs=-1, type=click.UNPROCESSED, metavar="[CONFIG]... [LIVEKIT_OPTIONS]..."
+    )
+    def command(args: tuple[str, ...]) -> None:
+        from .routing import serve
         from .worker import run_worker
 
-        run_worker(_load(config), mode, list(livekit_args))
+        configs, livekit_args = split_worker_args(args)
+        deployments = [_load(config) for config in configs]
+        if len(deployments) > 1 and mode != "console":
+            served = serve(deployments)  # every problem before livekit starts
+            err_console.print(
+                f"serving {len(deployments)} deployments as agent {untrusted(served.agent_name)}:"
+            )
+            for line in served.describe():
+                err_console.print(f"  {untrusted(line)}", soft_wrap=True)
+            for warning in served.warnings:
+                err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
+        run_worker(deployments, mode, livekit_args)
 
     command.__doc__ = {
-        "start": "Run the LiveKit worker for CONFIG (production). Needs LIVEKIT_URL/API_KEY/API_SECRET.",
-        "dev": "Run the LiveKit worker for CONFIG in development mode (reloads, debug logs).",
+        "start": "Run the LiveKit worker for CONFIG [CONFIG ...] (production). Needs "
+        "LIVEKIT_URL/API_KEY/API_SECRET.\n\nSeveral deployment folders share one worker "
+        "when they share [agent].name: each call goes to the deployment its job metadata "
+        "names or that owns the dialed number (docs/telephony.md). Options after the "
+        "folders go to livekit's CLI.",
+        "dev": "Run the LiveKit worker for CONFIG [CONFIG ...] in development mode (reloads, "
+        "debug logs). Several folders: as for `start`.",
         "console": "Talk to the agent of CONFIG in this terminal (needs PortAudio).",
     }[mode]
     return command

@@ -34,8 +34,12 @@ from pydantic import (
     model_validator,
 )
 
+from .calls import DISPOSITION_NAME, reading_dispositions
 from .campaigns.settings import DialerSection
+from .dispositions import DispositionDecl
 from .errors import ConfigError, Problem
+from .extraction import ExtractionSection
+from .flow_config import FlowQuestion, FlowSection  # noqa: F401 ([flow] has its own module)
 from .redaction import REDACTED, redact, redact_data, register_secret
 from .strict import StrictModel
 
@@ -64,6 +68,12 @@ class AgentSection(StrictModel):
     language: str = "en"
     voicemail_message: Localized = ""
     max_tool_steps: int = Field(default=4, ge=1, le=20)
+    end_call_dispositions: list[str] | None = Field(
+        default=None,
+        description="outcomes the model may end a call with; default: not_interested, "
+        "wrong_number, do_not_call, callback_requested, voicemail, completed and every "
+        "declared one",
+    )
 
 
 class CampaignSection(BaseModel):
@@ -178,23 +188,6 @@ class LeadsSection(StrictModel):
         return region
 
 
-class FlowQuestion(StrictModel):
-    """One ``[flow].questions`` entry: the answer's ``key`` and the question, optionally per language."""
-
-    key: str = Field(description="what the answer fills, e.g. budget / authority / need / timeline")
-    ask: Localized
-
-
-class FlowSection(StrictModel):
-    """``[flow]``: the call flow the offline ``scripted`` model follows."""
-
-    questions: list[FlowQuestion] = Field(default_factory=list)
-    qualify_tool: str = "qualify_prospect"
-    availability_tool: str = "check_availability"
-    schedule_tool: str = "schedule_meeting"
-    transfer_tool: str = "transfer_call"
-
-
 class StoreSection(StrictModel):
     """``[store]``: the one database holding the journal and campaigns.
 
@@ -240,6 +233,12 @@ class DeploymentConfig(StrictModel):
     store: StoreSection = Field(default_factory=StoreSection)
     dialer: DialerSection = Field(default_factory=DialerSection)
     journal: JournalSection = Field(default_factory=JournalSection)
+    dispositions: dict[str, DispositionDecl] = Field(
+        default_factory=dict, description="the deployment's own outcomes (docs/config.md)"
+    )
+    extraction: ExtractionSection | None = Field(
+        default=None, description="the record record_details collects (docs/extraction.md)"
+    )
     plugins: PluginsSection = Field(default_factory=PluginsSection)
 
     _path: Path = PrivateAttr(default=Path(CONFIG_FILENAME))
@@ -250,6 +249,17 @@ class DeploymentConfig(StrictModel):
     _env_written: frozenset[str] = PrivateAttr(default=frozenset())  # keys written with ${...}
     _sources: tuple[Path, ...] = PrivateAttr(default=())
     _provenance: dict[str, Path] = PrivateAttr(default_factory=dict)
+
+    @field_validator("dispositions")
+    @classmethod
+    def _disposition_names(cls, value: dict[str, DispositionDecl]) -> dict[str, DispositionDecl]:
+        for name in value:
+            if not DISPOSITION_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name[:60]!r} is not a disposition name: use lowercase letters, digits "
+                    "and _ (starting with a letter), at most 40 characters"
+                )
+        return value
 
     @property
     def path(self) -> Path:
@@ -589,7 +599,9 @@ def parse_config(
             register_secret(value)
     _register_secretish(data)
     try:
-        config = DeploymentConfig.model_validate(data)
+        # outcomes are checked against the deployment's catalog once plugins are loaded
+        with reading_dispositions():
+            config = DeploymentConfig.model_validate(data)
     except ValidationError as exc:
         problems += problems_from_validation(exc, file=file, secret_refs=refs)
         raise ConfigError(problems) from None

@@ -28,7 +28,11 @@ from .config import (
     read_deployment,
     validate_plugin_tables,
 )
+from .dispositions import DispositionCatalog, build_catalog, disposition_problems
 from .errors import ConfigError, PluginError, Problem
+from .extraction import ExtractionSchema
+from .extraction_sources import load_schema
+from .flow_config import intake_problems
 from .journal import Journal
 from .lead_csv import LeadBook
 from .phones import PhonePolicy
@@ -49,6 +53,10 @@ class Deployment:
     pm: VoicekitPluginManager
     providers: ProviderRegistry
     warnings: list[str] = field(default_factory=list)
+    dispositions: DispositionCatalog = field(default_factory=DispositionCatalog)
+    """The outcomes this deployment knows (built-ins, ``[dispositions]``, plugins)."""
+    extraction: ExtractionSchema | None = None
+    """The record ``record_details`` collects (``[extraction]`` or a plugin's model)."""
 
     @cached_property
     def store(self) -> Store:
@@ -108,6 +116,12 @@ def load_deployment(
 
     problems: list[Problem] = []
     warnings: list[str] = []
+    # before plugin settings, which may name a declared outcome (a CRM status map)
+    dispositions, found = build_catalog(config, pm)
+    problems += found + disposition_problems(config, dispositions)
+    extraction, found = load_schema(config, pm)
+    problems += found
+    problems += intake_problems(config, extraction)  # an intake [flow] against the record
     settings_models: dict[str, type[BaseModel]] = {}
     for plugin, calls in pm.collect("register_settings"):
         for args, _ in calls:
@@ -126,7 +140,14 @@ def load_deployment(
     problems += _model_checks(config, providers, environ, warnings)
     if problems:
         raise ConfigError(_attributed(problems, file, provenance))
-    return Deployment(config=config, pm=pm, providers=providers, warnings=warnings)
+    return Deployment(
+        config=config,
+        pm=pm,
+        providers=providers,
+        warnings=warnings,
+        dispositions=dispositions,
+        extraction=extraction,
+    )
 
 
 def _attributed(problems: list[Problem], file: Path, provenance: dict[str, Path]) -> list[Problem]:

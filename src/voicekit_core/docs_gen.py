@@ -223,6 +223,7 @@ def _names(cls: type) -> dict[str, Any]:
     """Names the annotations of ``cls`` refer to (its module's, and TYPE_CHECKING ones)."""
     from .config import DeploymentConfig
     from .deployment import Deployment
+    from .extraction_state import ExtractionState
     from .providers import ModelSelection
 
     module = sys.modules[cls.__module__]
@@ -230,6 +231,7 @@ def _names(cls: type) -> dict[str, Any]:
         **vars(module),
         "Deployment": Deployment,
         "DeploymentConfig": DeploymentConfig,
+        "ExtractionState": ExtractionState,
         "ModelSelection": ModelSelection,
     }
 

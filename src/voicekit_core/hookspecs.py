@@ -44,6 +44,30 @@ def register_settings(register: Callable[[type[BaseModel]], None]) -> None:
 
 
 @hookspec
+def register_dispositions(register: Callable[..., None]) -> None:
+    """Declare call outcomes this plugin sets (``ticket_created``, ``emergency_escalated``).
+
+    Called once when a deployment loads. ``register(name, *, label="", success=False,
+    description="")``: ``name`` is lowercase snake_case (at most 40 characters), ``label``
+    is shown in reports, ``success`` counts it as a success in ``voicekit report``,
+    ``description`` tells the model when ``end_call`` should use it. A deployment's
+    ``[dispositions]`` table wins over a plugin for the same name. Declared outcomes are
+    accepted by ``call.set_disposition``, ``end_call``, the retry table and the journal.
+    """
+
+
+@hookspec
+def register_extraction(register: Callable[..., None]) -> None:
+    """Name the pydantic model of the record the agent collects (``record_details``).
+
+    Called once when a deployment loads. ``register(Model, *, name="", description="")``
+    takes a pydantic model class whose fields become the tool's arguments (see
+    :meth:`voicekit_core.extraction.ExtractionSchema.from_model`). One plugin at most,
+    and not together with ``[extraction.fields]`` in the deployment file.
+    """
+
+
+@hookspec
 def register_providers(register: Callable[[Provider], None]) -> None:
     """Add model providers (STT / LLM / TTS / realtime factories) by provider name.
 
@@ -193,4 +217,36 @@ def campaign_event(event: CampaignEvent, campaign: Campaign) -> Awaitable[None] 
     :class:`voicekit_core.campaigns.runner.CampaignEvent`; ``campaign`` is the
     :class:`voicekit_core.campaigns.repo.Campaign` row as it was then. Exceptions are
     logged, not raised; keep it quick, the dialer waits for it.
+    """
+
+
+@hookspec
+def before_reply(call: CallContext, chat_ctx: Any, message: Any) -> Awaitable[None] | None:
+    """The model is about to answer the caller. *Async-capable.* Broadcast.
+
+    Called before each generation of a pipeline LLM (a realtime model has no such step
+    and never calls it), only when some enabled plugin implements it. ``chat_ctx`` is
+    livekit's ``ChatContext`` *for this generation only* (a copy: items added here are
+    not kept in the conversation history); ``message`` is the caller's latest
+    ``ChatMessage`` (``None`` before the caller has said anything). A reply that calls
+    tools generates again and the hook runs again with the same ``message``: key any
+    cache on ``message.id``. Insert context *before* ``message`` (per-turn knowledge
+    pre-fetch) rather than after it. Exceptions are logged and the reply goes on; the
+    caller waits for this hook, so bound its time.
+    """
+
+
+@hookspec
+def register_embedders(register: Callable[..., None]) -> None:
+    """Offer text embedders for knowledge search (used by ``voicekit-knowledge``).
+
+    Called when the knowledge plugin builds or searches an index, for the deployment's
+    plugins. ``register(name, factory, *, options=None, description="")``: ``name`` is
+    what ``[plugins.knowledge.embedder] name`` refers to; ``options`` a pydantic model
+    validating that table's ``options``; ``factory(options, config)`` returns an
+    embedder: an object with ``id`` (a string that changes whenever the vectors would),
+    ``embed_passages(texts: list[str])`` and ``embed_query(text: str)`` returning
+    L2-normalized float32 numpy arrays of shape ``(len(texts), dim)`` and ``(dim,)``.
+    It must never download a model at run time. Two plugins registering one name is an
+    error.
     """

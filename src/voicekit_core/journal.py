@@ -431,8 +431,9 @@ class Journal:
             row = db.execute(select(calls.c.status).where(calls.c.call_id == call_id)).first()
         return row.status if row else None
 
-    def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest calls with a count of undelivered post-call actions."""
+    def list(self, limit: int = 50, *, disposition: str | None = None) -> list[dict[str, Any]]:
+        """The newest calls with a count of undelivered post-call actions; only those that
+        ended with ``disposition`` (a name, built-in or declared) when given."""
         undelivered = func.sum(func.coalesce((deliveries.c.status != "delivered").cast(_int()), 0))
         query = (
             select(
@@ -451,6 +452,10 @@ class Journal:
             .order_by(calls.c.call_id.desc())
             .limit(limit)
         )
+        if disposition is not None:
+            query = query.where(
+                calls.c.disposition == str(getattr(disposition, "value", disposition))
+            )
         with self.store.read() as db:
             rows = db.execute(query).all()
         return [
@@ -558,7 +563,7 @@ def _interrupted_report(row: Any, now: datetime) -> CallReport:
     report.duration_seconds = round(max((ended - report.started_at).total_seconds(), 0), 3)
     note = "interrupted: the process running this call stopped before it ended"
     if row.disposition:
-        report.disposition = Disposition(row.disposition)
+        report.disposition = Disposition.read(row.disposition)
     else:
         report.disposition = Disposition.FAILED
         report.disposition_reason = note

@@ -57,6 +57,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "cartesia": "voicekit_core.builtins.cartesia",
     "campaigns": "voicekit_core.builtins.campaigns",
     "compliance": "voicekit_core.builtins.compliance",
+    "extraction": "voicekit_core.builtins.extraction",
 }
 
 

@@ -50,6 +50,31 @@ def print_tool_call(console: Console, event: ToolCallRecord) -> None:
         console.print(f"  [magenta]  → {shown(event.output, 160)}[/]")
 
 
+def print_extracted(console: Console, report: CallReport) -> None:
+    """The record ``record_details`` collected (``report.extracted``): one row per field
+    with a value, marked ``unconfirmed`` (never read back and confirmed) or ``filled after
+    the call`` (from the transcript), then the required fields still missing."""
+    meta = report.data.get("extraction") or {}
+    unconfirmed = set(meta.get("unconfirmed") or [])
+    filled = set(meta.get("filled_after_call") or [])
+    table = Table(show_header=False, box=None)
+    for name, value in (report.extracted or {}).items():
+        text = shown(json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
+        tags = []
+        if name in unconfirmed:
+            tags.append("[yellow]unconfirmed[/]")
+        if name in filled:
+            tags.append("[dim]filled after the call[/]")
+        table.add_row(shown(name), text + (f"  {' '.join(tags)}" if tags else ""))
+    for name in meta.get("missing") or []:
+        table.add_row(shown(name), "[red]missing (required)[/]")
+    if not report.extracted and not meta.get("missing"):
+        table.add_row("", "[dim]nothing recorded[/]")
+    state = "complete" if meta.get("complete") else "incomplete"
+    title = f"extracted · {shown(meta.get('schema', 'record'))} · {state}"
+    console.print(Panel(table, title=title))
+
+
 def print_call(console: Console, report: CallReport, deployment: Deployment | None = None) -> None:
     """Lead, transcript with tool calls in order, outcome, deliveries and journal id."""
     lead = report.lead or {}
@@ -78,8 +103,15 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
             )
         else:
             print_tool_call(console, event)
+    if report.extracted is not None:
+        print_extracted(console, report)
     table = Table(show_header=False, box=None)
-    table.add_row("disposition", f"[bold]{shown(report.disposition.value)}[/]")
+    disposition = report.disposition.value
+    label = deployment.dispositions.label(disposition) if deployment is not None else ""
+    if label and label.lower() != disposition.replace("_", " "):
+        table.add_row("disposition", f"[bold]{shown(disposition)}[/] ({shown(label)})")
+    else:
+        table.add_row("disposition", f"[bold]{shown(disposition)}[/]")
     if report.disposition_reason:
         table.add_row("reason", shown(report.disposition_reason, 160))
     if report.qualification:

@@ -159,8 +159,12 @@ class CallRun:
         await self._stop_tracker()
         if self._started:
             await self.session.aclose()
-        await self._close_models()
         items = self.session.history.items
+        if self.call.extraction is not None and self.failure is None:
+            from .extraction_fill import fill_after_call
+
+            await fill_after_call(self.call, self.session.llm, items)
+        await self._close_models()
         report = build_report(self.call, items, utcnow())
         report.metrics = call_metrics(self.session, items, self.call.config.models.prices)
         deployment = self.deployment
@@ -415,10 +419,13 @@ def build_report(call: CallContext, items: list[Any], ended_at: datetime) -> Cal
         disposition=disposition,
         disposition_reason=call.disposition_reason,
         qualification=call.qualification,
+        extracted=call.extraction.record() if call.extraction else None,
         models=call.selection.describe() if call.selection else {},
         notes=list(call.notes),
         data=_json_safe(call.data),
     )
+    if call.extraction is not None:
+        report.data["extraction"] = call.extraction.summary()
     # one choke point for every copy of the report (journal, CRM, screen, files): a secret
     # the model or a caller said, or an SDK put in an error, leaves only redacted
     return CallReport.model_validate_json(redact(report.model_dump_json()))

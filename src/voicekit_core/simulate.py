@@ -43,7 +43,7 @@ from pydantic import (
     model_validator,
 )
 
-from .calls import CallReport, Disposition
+from .calls import CallReport, Disposition, reading_dispositions
 from .config import problems_from_validation
 from .errors import LeadNotFound, Problem, ScriptError
 from .phones import InvalidPhone, Phone, PhonePolicy
@@ -62,6 +62,9 @@ class Expectations(BaseModel):
     """The disposition the call must end with."""
     tools: list[str] = Field(default_factory=list)
     """Tools that must have been called at least once without an error."""
+    extracted: dict[str, Any] | None = None
+    """Values ``report.extracted`` must hold, by field (other fields may be there too);
+    ``{}``: the call must extract nothing."""
 
 
 class AgentStep(BaseModel):
@@ -176,6 +179,13 @@ class CallerScript(BaseModel):
         for tool in self.expect.tools:
             if tool not in called:
                 problems.append(f"tool {tool} was not called successfully")
+        wanted = self.expect.extracted
+        got = report.extracted or {}
+        if wanted == {} and got:
+            problems.append(f"extracted {sorted(got)}, expected nothing")
+        for name, value in (wanted or {}).items():
+            if got.get(name) != value:
+                problems.append(f"extracted.{name} is {got.get(name)!r}, expected {value!r}")
         return problems
 
 
@@ -212,7 +222,10 @@ def load_script(path: Path) -> CallerScript:
     if not isinstance(data, dict):
         raise ScriptError([Problem(shown, "", "", "must be a mapping with a 'turns' list")])
     try:
-        script = CallerScript.model_validate(data)
+        # expect.disposition may be a declared outcome: checked against the deployment
+        # when the script runs (run_script)
+        with reading_dispositions():
+            script = CallerScript.model_validate(data)
     except ValidationError as exc:
         raise ScriptError(problems_from_validation(exc, file=shown)) from None
     script._source = path
@@ -295,6 +308,14 @@ async def run_script(
     """
     from .runner import create_call, finish_unstarted, run_started
 
+    expected = script.expect.disposition
+    if expected is not None:
+        try:
+            deployment.dispositions.require(expected)
+        except ValueError as exc:
+            shown = str(script.source) if script.source else "caller script"
+            problem = Problem(shown, "expect.disposition", repr(expected.value), str(exc))
+            raise ScriptError([problem]) from None
     phone = choose_phone(deployment, script, lead_phone)
     run = await create_call(
         deployment, phone.e164, direction=script.direction, mode="simulated", offline=offline

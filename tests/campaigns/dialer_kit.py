@@ -1,5 +1,6 @@
-"""Helpers for the campaign-runner tests: deployments, lead files, a worker stand-in, a
-scripted attempt backend, and dialer processes that can be SIGKILLed.
+"""Helpers for the campaign-runner tests: deployments, lead files, campaigns and their
+rows, a worker stand-in, a scripted attempt backend, dialer processes that can be
+SIGKILLed, and ``voicekit`` CLI processes to signal.
 
 Dialer processes come from a ``forkserver`` that has imported voicekit once, so starting
 (and killing) twenty of them costs milliseconds each rather than an interpreter start.
@@ -8,20 +9,35 @@ Dialer processes come from a ``forkserver`` that has imported voicekit once, so 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from voicekit_core.calls import CallReport, Disposition, utcnow
-from voicekit_core.campaigns.runner import AttemptJob, AttemptOutcome
+from voicekit_core.campaigns.runner import (
+    AttemptJob,
+    AttemptOutcome,
+    CampaignRunner,
+    RunnerOptions,
+    RunResult,
+)
+from voicekit_core.store.tables import attempts, campaign_leads
 
 AGENT = "dialer-test"
+#: Runner options of in-process runs: short leases, quick ticks, a fixed seed.
+FAST = RunnerOptions(lease_seconds=3, tick_seconds=0.05, poll_seconds=0.02, seed=7)
 
 BASE_CONFIG = """\
 [agent]
@@ -152,6 +168,61 @@ def create_campaign(deployment: Any, name: str, leads_csv: Path) -> str:
 
     result = import_csv(deployment.store, deployment.config, name=name, path=leads_csv)
     return result.campaign.id
+
+
+def sqlite_url(tmp_path: Path) -> str:
+    """The URL of a SQLite store in ``tmp_path``."""
+    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+
+
+def setup_campaign(
+    tmp_path: Path,
+    count: int = 3,
+    *,
+    name: str = "spring",
+    store_url: str | None = None,
+    scripts: dict[int, str] | None = None,
+    **config: Any,
+) -> tuple[Any, str, list[str]]:
+    """A deployment (``tmp_path / "deployment"``, ``config`` as :func:`write_deployment`
+    takes it; the store in ``tmp_path`` unless ``store_url``) with a campaign ``name`` of
+    ``count`` leads; returns (deployment, campaign id, the leads' phones)."""
+    from voicekit_core.deployment import load_deployment
+
+    url = store_url or sqlite_url(tmp_path)
+    folder = write_deployment(tmp_path / "deployment", url, **config)
+    phones = write_leads(tmp_path / "leads.csv", count, scripts=scripts)
+    deployment = load_deployment(folder)
+    return deployment, create_campaign(deployment, name, tmp_path / "leads.csv"), phones
+
+
+def write_script(folder: Path, name: str, text: str) -> None:
+    """The caller script ``scripts/<name>.yaml`` of the deployment in ``folder``."""
+    (folder / "scripts").mkdir(exist_ok=True)
+    (folder / "scripts" / f"{name}.yaml").write_text(text, encoding="utf-8")
+
+
+def run(runner: CampaignRunner, timeout: float = 30) -> RunResult:
+    """Run ``runner`` to its end in a new event loop, for at most ``timeout`` seconds."""
+    return asyncio.run(asyncio.wait_for(runner.run(), timeout))
+
+
+def lead_rows(deployment: Any, campaign_id: str) -> Sequence[Any]:
+    """The ``campaign_leads`` rows of the campaign, in import order."""
+    with deployment.store.read() as db:
+        return db.execute(
+            select(campaign_leads)
+            .where(campaign_leads.c.campaign_id == campaign_id)
+            .order_by(campaign_leads.c.id)
+        ).all()
+
+
+def attempt_rows(deployment: Any, campaign_id: str) -> Sequence[Any]:
+    """The ``attempts`` rows of the campaign, oldest first."""
+    with deployment.store.read() as db:
+        return db.execute(
+            select(attempts).where(attempts.c.campaign_id == campaign_id).order_by(attempts.c.id)
+        ).all()
 
 
 def report_for(
@@ -360,9 +431,7 @@ class InFlightSampler:
         return max(self.samples, default=0)
 
     def _run(self) -> None:
-        from sqlalchemy import func, select
-
-        from voicekit_core.store.tables import campaign_leads
+        from sqlalchemy import func
 
         query = (
             select(func.count())
@@ -373,6 +442,25 @@ class InFlightSampler:
             with self.store.read() as db:
                 self.samples.append(db.execute(query).scalar_one())
             time.sleep(self.interval)
+
+
+@contextlib.contextmanager
+def voicekit_process(*args: object) -> Iterator[subprocess.Popen[str]]:
+    """A ``voicekit ARGS`` process of this interpreter (stdout and stderr in one pipe of
+    text, 200 columns wide), killed on leaving the block if it still runs."""
+    voicekit = Path(sys.executable).with_name("voicekit")
+    process = subprocess.Popen(
+        [str(voicekit), *(str(arg) for arg in args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

@@ -4,7 +4,6 @@ greeting, the worker's lookup, `voicekit campaign edit|redial|start`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -12,7 +11,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dialer_kit import ScriptedBackend, at, create_campaign, write_deployment, write_leads
+from dialer_kit import (
+    FAST,
+    ScriptedBackend,
+    at,
+    attempt_rows,
+    create_campaign,
+    lead_rows,
+    run,
+    setup_campaign,
+    write_script,
+)
 from sqlalchemy import select
 
 from voicekit_core.calls import Disposition
@@ -31,45 +40,19 @@ from voicekit_core.campaigns.overrides import (
     set_overrides,
 )
 from voicekit_core.campaigns.redial import redial, redial_unanswered
-from voicekit_core.campaigns.runner import AttemptOutcome, CampaignRunner, RunnerOptions
+from voicekit_core.campaigns.runner import AttemptOutcome, CampaignRunner
 from voicekit_core.cli import build_cli
-from voicekit_core.deployment import load_deployment
-from voicekit_core.store.tables import attempts, campaign_leads, campaigns
-
-FAST = RunnerOptions(lease_seconds=3, tick_seconds=0.05, poll_seconds=0.02, seed=7)
+from voicekit_core.store.tables import campaigns
 
 
-def setup(tmp_path: Path, count: int = 3, *, scripts=None, name="spring", **config):
-    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    folder = write_deployment(tmp_path / "deployment", url, **config)
-    write_leads(tmp_path / "leads.csv", count, scripts=scripts)
-    deployment = load_deployment(folder)
-    return deployment, create_campaign(deployment, name, tmp_path / "leads.csv")
+def setup(tmp_path: Path, count: int = 3, **kwargs):
+    """A deployment with a campaign of ``count`` leads; returns (deployment, campaign id)."""
+    return setup_campaign(tmp_path, count, **kwargs)[:2]
 
 
 def edit(deployment, campaign_id: str, overrides: CampaignOverrides):
     with deployment.store.write() as db:
         return set_overrides(db, campaign_id, overrides, deployment.config)
-
-
-def run(runner: CampaignRunner, timeout: float = 30):
-    return asyncio.run(asyncio.wait_for(runner.run(), timeout))
-
-
-def lead_rows(deployment, campaign_id):
-    with deployment.store.read() as db:
-        return db.execute(
-            select(campaign_leads)
-            .where(campaign_leads.c.campaign_id == campaign_id)
-            .order_by(campaign_leads.c.id)
-        ).all()
-
-
-def attempt_rows(deployment, campaign_id):
-    with deployment.store.read() as db:
-        return db.execute(
-            select(attempts).where(attempts.c.campaign_id == campaign_id).order_by(attempts.c.id)
-        ).all()
 
 
 def raw_settings(deployment, campaign_id) -> dict:
@@ -78,11 +61,6 @@ def raw_settings(deployment, campaign_id) -> dict:
             select(campaigns.c.settings_json).where(campaigns.c.id == campaign_id)
         ).scalar_one()
     return json.loads(text)
-
-
-def write_script(folder: Path, name: str, text: str) -> None:
-    (folder / "scripts").mkdir(exist_ok=True)
-    (folder / "scripts" / f"{name}.yaml").write_text(text, encoding="utf-8")
 
 
 def invoke(*args):

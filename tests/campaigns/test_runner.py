@@ -12,14 +12,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from dialer_kit import (
+    FAST,
     LEGAL_HOURS,
     InFlightSampler,
     ScriptedBackend,
     at,
+    attempt_rows,
     create_campaign,
+    lead_rows,
     report_for,
+    run,
+    setup_campaign,
+    sqlite_url,
     write_deployment,
     write_leads,
+    write_script,
 )
 from sqlalchemy import insert, select, update
 
@@ -39,41 +46,11 @@ from voicekit_core.deployment import load_deployment
 from voicekit_core.journal import Journal
 from voicekit_core.store.tables import attempts, calls, campaign_events, campaign_leads, campaigns
 
-FAST = RunnerOptions(lease_seconds=3, tick_seconds=0.05, poll_seconds=0.02, seed=7)
 
-
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-
-
-def setup(tmp_path: Path, count: int, *, store_url: str | None = None, scripts=None, **config):
+def setup(tmp_path: Path, count: int, **kwargs):
     """A deployment with ``count`` leads in one campaign; returns (deployment, campaign id,
     phones)."""
-    url = store_url or sqlite_url(tmp_path)
-    folder = write_deployment(tmp_path / "deployment", url, **config)
-    phones = write_leads(tmp_path / "leads.csv", count, scripts=scripts)
-    deployment = load_deployment(folder)
-    return deployment, create_campaign(deployment, "test", tmp_path / "leads.csv"), phones
-
-
-def run(runner: CampaignRunner, timeout: float = 30):
-    return asyncio.run(asyncio.wait_for(runner.run(), timeout))
-
-
-def leads(deployment, campaign_id):
-    with deployment.store.read() as db:
-        return db.execute(
-            select(campaign_leads)
-            .where(campaign_leads.c.campaign_id == campaign_id)
-            .order_by(campaign_leads.c.id)
-        ).all()
-
-
-def attempt_rows(deployment, campaign_id):
-    with deployment.store.read() as db:
-        return db.execute(
-            select(attempts).where(attempts.c.campaign_id == campaign_id).order_by(attempts.c.id)
-        ).all()
+    return setup_campaign(tmp_path, count, name="test", **kwargs)
 
 
 def event_kinds(deployment, campaign_id):
@@ -88,11 +65,6 @@ def event_kinds(deployment, campaign_id):
 
 def always(disposition: Disposition, **fields):
     return lambda job: AttemptOutcome(disposition, **fields)
-
-
-def write_script(folder: Path, name: str, text: str) -> None:
-    (folder / "scripts").mkdir(exist_ok=True)
-    (folder / "scripts" / f"{name}.yaml").write_text(text, encoding="utf-8")
 
 
 # -- simulated calls ------------------------------------------------------------------------
@@ -118,7 +90,7 @@ def test_simulated_campaign_of_the_example_completes_inside_calling_hours(exampl
     result = run(runner, timeout=90)
 
     assert result.state == "completed"
-    rows = leads(deployment, campaign_id)
+    rows = lead_rows(deployment, campaign_id)
     assert {row.state for row in rows} <= {"done", "skipped"}
     assert all(row.state_reason for row in rows if row.state == "skipped")
     dialed = attempt_rows(deployment, campaign_id)
@@ -169,7 +141,7 @@ def test_a_busy_lead_is_retried_after_the_busy_delay_then_answers(tmp_path: Path
     assert (first.disposition, first.sip_status, first.spent) == ("busy", 486, 1)
     assert second.started_at - first.ended_at >= timedelta(minutes=10)
     assert second.disposition == "not_interested"
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition, lead.attempts) == ("done", "not_interested", 2)
 
 
@@ -183,7 +155,7 @@ def test_a_voicemail_script_leaves_the_message_and_is_not_retried(tmp_path: Path
     report = deployment.journal.get(attempt.call_id)
     assert report is not None and "please call us back" in report.transcript_text()
     assert report.data["campaign"] == {"id": campaign_id, "attempt_id": str(attempt.id)}
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition) == ("done", "voicemail")
 
 
@@ -213,7 +185,7 @@ def test_a_do_not_call_lead_is_skipped_with_its_reason_and_never_dialed(tmp_path
     run(CampaignRunner(deployment, campaign_id, backend=backend, options=FAST))
 
     assert [job.lead.phone for job in backend.placed] == [phones[0], phones[2]]
-    skipped = [row for row in leads(deployment, campaign_id) if row.state == "skipped"]
+    skipped = [row for row in lead_rows(deployment, campaign_id) if row.state == "skipped"]
     assert len(skipped) == 1 and skipped[0].phone == phones[1]
     assert skipped[0].state_reason.startswith("do_not_call")
     assert "asked by email" in skipped[0].state_reason
@@ -239,7 +211,7 @@ def test_a_callback_request_is_redialed_at_the_time_asked(tmp_path: Path):
     first, second = attempt_rows(deployment, campaign_id)
     assert first.disposition == "callback_requested"
     assert asked <= second.started_at < asked + timedelta(minutes=5)
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition, lead.callback_at) == ("done", "meeting_booked", asked)
 
 
@@ -269,7 +241,7 @@ def test_carrier_capacity_refusals_requeue_without_spending_an_attempt(tmp_path:
         ("failed", 0),
         ("qualified", 1),
     ]
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition, lead.attempts, lead.capacity_requeues) == (
         "done",
         "qualified",
@@ -404,7 +376,7 @@ def test_pause_resume_and_cancel_are_noticed_within_a_second(tmp_path: Path):
     )
     assert result.state == "canceled"
     assert ended - canceled_at < 1.0
-    rows = leads(deployment, campaign_id)
+    rows = lead_rows(deployment, campaign_id)
     assert {row.state for row in rows} == {"done", "canceled"}
     assert not [row for row in rows if row.lease_owner]
     assert all(a.ended_at is not None for a in attempt_rows(deployment, campaign_id))
@@ -424,7 +396,7 @@ def test_stop_lets_calls_in_flight_finish(tmp_path: Path):
 
     result = asyncio.run(asyncio.wait_for(scenario(), 10))
     assert result.stopped and result.state == "running"
-    states = [row.state for row in leads(deployment, campaign_id)]
+    states = [row.state for row in lead_rows(deployment, campaign_id)]
     assert states.count("done") == 3 and states.count("pending") == 7
     with deployment.store.read() as db:
         owner = db.execute(select(campaigns.c.runner_owner)).scalar()
@@ -444,7 +416,7 @@ def test_abort_cancels_calls_and_releases_their_leads_for_reconciliation(tmp_pat
         return await task
 
     asyncio.run(asyncio.wait_for(scenario(), 10))
-    rows = leads(deployment, campaign_id)
+    rows = lead_rows(deployment, campaign_id)
     in_flight = [row for row in rows if row.state == "dialing"]
     assert len(in_flight) == 3  # the calls may exist: left for reconciliation...
     assert all(row.lease_expires_at < utcnow() for row in in_flight)  # ...with expired leases
@@ -453,7 +425,7 @@ def test_abort_cancels_calls_and_releases_their_leads_for_reconciliation(tmp_pat
     run(CampaignRunner(deployment, campaign_id, backend=second, options=FAST))
     rooms = [a.room_name for a in attempt_rows(deployment, campaign_id)]
     assert len(rooms) == len(set(rooms)) == 9
-    assert {row.state for row in leads(deployment, campaign_id)} == {"done"}
+    assert {row.state for row in lead_rows(deployment, campaign_id)} == {"done"}
 
 
 def test_a_canceled_campaign_cannot_run(tmp_path: Path):
@@ -554,7 +526,7 @@ def _strand(deployment, campaign_id: str, lead_id: int, *, number: int | None) -
 
 def test_reconcile_applies_the_journaled_outcome_without_dialing_again(tmp_path: Path, store_url):
     deployment, campaign_id, phones = setup(tmp_path, 1, store_url=store_url)
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     room = _strand(deployment, campaign_id, lead.id, number=1)
     Journal(deployment.store).record_call(
         report_for(room, phones[0], Disposition.MEETING_BOOKED), []
@@ -566,7 +538,7 @@ def test_reconcile_applies_the_journaled_outcome_without_dialing_again(tmp_path:
     (attempt,) = attempt_rows(deployment, campaign_id)
     assert (attempt.room_name, attempt.disposition) == (room, "meeting_booked")
     assert attempt.detail.startswith("reconciled")
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition, lead.attempts) == ("done", "meeting_booked", 1)
 
 
@@ -574,7 +546,7 @@ def test_reconcile_without_a_report_or_a_room_fails_the_attempt_and_redials_a_ne
     tmp_path: Path, store_url
 ):
     deployment, campaign_id, _ = setup(tmp_path, 1, store_url=store_url)
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     room = _strand(deployment, campaign_id, lead.id, number=1)
     backend = ScriptedBackend(always(Disposition.QUALIFIED), room_exists=False)
     run(CampaignRunner(deployment, campaign_id, backend=backend, options=FAST))
@@ -588,7 +560,7 @@ def test_reconcile_without_a_report_or_a_room_fails_the_attempt_and_redials_a_ne
 
 def test_reconcile_waits_for_a_call_whose_room_still_exists(tmp_path: Path):
     deployment, campaign_id, _ = setup(tmp_path, 1)
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     _strand(deployment, campaign_id, lead.id, number=1)
     backend = ScriptedBackend(
         always(Disposition.FAILED),
@@ -597,13 +569,13 @@ def test_reconcile_waits_for_a_call_whose_room_still_exists(tmp_path: Path):
     )
     run(CampaignRunner(deployment, campaign_id, backend=backend, options=FAST))
     assert backend.placed == [] and len(backend.adopted_jobs) == 1
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     assert (lead.state, lead.disposition) == ("done", "not_interested")
 
 
 def test_reconcile_releases_a_claimed_lead_that_was_never_dialed(tmp_path: Path, store_url):
     deployment, campaign_id, _ = setup(tmp_path, 1, store_url=store_url)
-    (lead,) = leads(deployment, campaign_id)
+    (lead,) = lead_rows(deployment, campaign_id)
     _strand(deployment, campaign_id, lead.id, number=None)
     backend = ScriptedBackend(always(Disposition.QUALIFIED))
     run(CampaignRunner(deployment, campaign_id, backend=backend, options=FAST))

@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from dialer_kit import create_campaign, wait_for, write_deployment, write_leads
+from dialer_kit import create_campaign, voicekit_process, wait_for, write_deployment, write_leads
 from sqlalchemy import select
 
 from voicekit_core.campaigns import repo
@@ -106,21 +103,10 @@ def test_ctrl_c_stops_dialing_and_lets_calls_in_flight_finish(tmp_path: Path, fa
         fake.dial_failures[phone] = (486, "Busy Here")
     deployment = load_deployment(folder)
     campaign_id = create_campaign(deployment, "ctrl-c", tmp_path / "leads.csv")
-    voicekit = Path(sys.executable).with_name("voicekit")
-    process = subprocess.Popen(
-        [str(voicekit), "campaign", "run", str(folder), campaign_id],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    try:
+    with voicekit_process("campaign", "run", folder, campaign_id) as process:
         wait_for(lambda: len(fake.calls("CreateSIPParticipant")) >= 3, 30, "three calls ringing")
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, out
     assert "stopping: no new calls; waiting for 3 call(s) in flight" in out
     assert "(stopped)" in out

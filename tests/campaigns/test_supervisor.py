@@ -7,15 +7,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from dialer_kit import ScriptedBackend, create_campaign, wait_for, write_deployment, write_leads
+from dialer_kit import (
+    ScriptedBackend,
+    attempt_rows,
+    create_campaign,
+    setup_campaign,
+    voicekit_process,
+    wait_for,
+    write_leads,
+    write_script,
+)
 from sqlalchemy import func, select
 
 from voicekit_core.calls import Disposition
@@ -23,8 +29,7 @@ from voicekit_core.campaigns import repo
 from voicekit_core.campaigns.runner import AttemptOutcome, CampaignRunner, RunnerOptions
 from voicekit_core.campaigns.supervisor import CampaignSupervisor
 from voicekit_core.cli import build_cli
-from voicekit_core.deployment import load_deployment
-from voicekit_core.store.tables import attempts, campaign_events
+from voicekit_core.store.tables import campaign_events
 
 POLL = 0.05
 
@@ -33,12 +38,9 @@ def options(owner: str) -> RunnerOptions:
     return RunnerOptions(lease_seconds=3, tick_seconds=0.05, poll_seconds=0.02, seed=3, owner=owner)
 
 
-def setup(tmp_path: Path, count: int = 3, *, scripts=None, name="spring", store_url=None, **config):
-    url = store_url or f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    folder = write_deployment(tmp_path / "deployment", url, **config)
-    write_leads(tmp_path / "leads.csv", count, scripts=scripts)
-    deployment = load_deployment(folder)
-    return deployment, create_campaign(deployment, name, tmp_path / "leads.csv")
+def setup(tmp_path: Path, count: int = 3, **kwargs):
+    """A deployment with a campaign of ``count`` leads; returns (deployment, campaign id)."""
+    return setup_campaign(tmp_path, count, **kwargs)[:2]
 
 
 def set_running(deployment, campaign_id: str) -> None:
@@ -48,13 +50,6 @@ def set_running(deployment, campaign_id: str) -> None:
 
 def state(deployment, campaign_id: str) -> str:
     return repo.find_campaign(deployment.store, campaign_id).state
-
-
-def attempt_rows(deployment, campaign_id: str):
-    with deployment.store.read() as db:
-        return db.execute(
-            select(attempts).where(attempts.c.campaign_id == campaign_id).order_by(attempts.c.id)
-        ).all()
 
 
 async def until(predicate, timeout: float, what: str) -> None:
@@ -79,14 +74,45 @@ def scripted_factory(backends: list, *, owner: str, delay: float = 0.02, outcome
     return factory
 
 
+def scripted_supervisor(
+    deployment, backends: list, *, owner: str = "sup-a", delay: float, **kwargs
+) -> CampaignSupervisor:
+    """A supervisor ``owner`` polling every POLL seconds whose runners place attempts on
+    scripted backends (kept in ``backends``) that take ``delay`` seconds."""
+    return CampaignSupervisor(
+        deployment,
+        poll_seconds=POLL,
+        options=options(owner),
+        runner_factory=scripted_factory(backends, owner=owner, delay=delay),
+        **kwargs,
+    )
+
+
+def simulated_supervisor(deployment, **kwargs) -> CampaignSupervisor:
+    """A supervisor "sup-a" of simulated calls at 1000x, polling every POLL seconds."""
+    return CampaignSupervisor(
+        deployment,
+        mode="simulated",
+        options=options("sup-a"),
+        speed=1000,
+        poll_seconds=POLL,
+        **kwargs,
+    )
+
+
+async def run_until_placed(supervisor, deployment, campaign_id: str, backends: list, calls: int):
+    """Start ``supervisor``, set the campaign running and wait until its first runner has
+    placed ``calls`` calls; returns the task of ``supervisor.run()``."""
+    task = asyncio.create_task(supervisor.run())
+    set_running(deployment, campaign_id)
+    await until(lambda: backends and len(backends[0].placed) == calls, 10, f"{calls} calls")
+    return task
+
+
 def test_a_campaign_set_running_later_is_picked_up_and_run_to_completion(tmp_path: Path):
     deployment, campaign_id = setup(tmp_path, 2, scripts={0: "answers", 1: "answers"})
-    folder = deployment.config.base_dir
-    (folder / "scripts").mkdir()
-    (folder / "scripts" / "answers.yaml").write_text('turns: ["Not interested, thanks."]\n')
-    supervisor = CampaignSupervisor(
-        deployment, mode="simulated", options=options("sup-a"), speed=1000, poll_seconds=POLL
-    )
+    write_script(deployment.config.base_dir, "answers", 'turns: ["Not interested, thanks."]\n')
+    supervisor = simulated_supervisor(deployment)
     events = []
     supervisor.on_event(events.append)
 
@@ -116,12 +142,7 @@ def test_two_supervisors_never_dial_a_lead_twice(tmp_path: Path, store_url: str)
     backends_a: list = []
     backends_b: list = []
     supervisors = [
-        CampaignSupervisor(
-            deployment,
-            poll_seconds=POLL,
-            options=options(owner),
-            runner_factory=scripted_factory(backends, owner=owner, delay=0.03),
-        )
+        scripted_supervisor(deployment, backends, owner=owner, delay=0.03)
         for owner, backends in (("sup-a", backends_a), ("sup-b", backends_b))
     ]
 
@@ -151,12 +172,7 @@ def test_a_campaign_another_supervisor_dials_is_skipped_until_its_lease_is_free(
     deployment, campaign_id = setup(tmp_path, 8, campaign_concurrency=1)
     backends_a: list = []
     backends_b: list = []
-    first = CampaignSupervisor(
-        deployment,
-        poll_seconds=POLL,
-        options=options("sup-a"),
-        runner_factory=scripted_factory(backends_a, owner="sup-a", delay=0.05),
-    )
+    first = scripted_supervisor(deployment, backends_a, delay=0.05)
     built_b: list[str] = []
     factory_b = scripted_factory(backends_b, owner="sup-b", delay=0.01)
 
@@ -191,19 +207,10 @@ def test_a_campaign_another_supervisor_dials_is_skipped_until_its_lease_is_free(
 
 def test_a_failing_campaign_is_logged_and_does_not_stop_the_others(tmp_path, caplog):
     deployment, good = setup(tmp_path, 2, scripts={0: "answers", 1: "answers"})
-    folder = deployment.config.base_dir
-    (folder / "scripts").mkdir()
-    (folder / "scripts" / "answers.yaml").write_text('turns: ["Not interested, thanks."]\n')
+    write_script(deployment.config.base_dir, "answers", 'turns: ["Not interested, thanks."]\n')
     write_leads(tmp_path / "bad.csv", 1, start=50, scripts={50: "missing"})
     bad = create_campaign(deployment, "broken", tmp_path / "bad.csv")
-    supervisor = CampaignSupervisor(
-        deployment,
-        mode="simulated",
-        options=options("sup-a"),
-        speed=1000,
-        poll_seconds=POLL,
-        error_backoff_seconds=60,
-    )
+    supervisor = simulated_supervisor(deployment, error_backoff_seconds=60)
 
     async def scenario():
         task = asyncio.create_task(supervisor.run())
@@ -231,13 +238,7 @@ def test_a_failing_campaign_is_logged_and_does_not_stop_the_others(tmp_path, cap
 def test_a_paused_campaign_runner_is_let_go_and_restarted_on_resume(tmp_path: Path):
     deployment, campaign_id = setup(tmp_path, 6, campaign_concurrency=1)
     backends: list = []
-    supervisor = CampaignSupervisor(
-        deployment,
-        poll_seconds=POLL,
-        options=options("sup-a"),
-        paused_grace_seconds=0.2,
-        runner_factory=scripted_factory(backends, owner="sup-a", delay=0.05),
-    )
+    supervisor = scripted_supervisor(deployment, backends, delay=0.05, paused_grace_seconds=0.2)
 
     async def scenario():
         task = asyncio.create_task(supervisor.run())
@@ -265,17 +266,10 @@ def test_a_paused_campaign_runner_is_let_go_and_restarted_on_resume(tmp_path: Pa
 def test_stop_lets_calls_in_flight_finish(tmp_path: Path):
     deployment, campaign_id = setup(tmp_path, 6, campaign_concurrency=3)
     backends: list = []
-    supervisor = CampaignSupervisor(
-        deployment,
-        poll_seconds=POLL,
-        options=options("sup-a"),
-        runner_factory=scripted_factory(backends, owner="sup-a", delay=0.3),
-    )
+    supervisor = scripted_supervisor(deployment, backends, delay=0.3)
 
     async def scenario():
-        task = asyncio.create_task(supervisor.run())
-        set_running(deployment, campaign_id)
-        await until(lambda: backends and len(backends[0].placed) == 3, 10, "three calls")
+        task = await run_until_placed(supervisor, deployment, campaign_id, backends, 3)
         await supervisor.aclose(timeout=10)
         assert task.done()  # aclose waits for run() too
 
@@ -294,17 +288,10 @@ def test_cancelling_the_supervisor_task_aborts_the_calls_in_flight(tmp_path: Pat
 
     deployment, campaign_id = setup(tmp_path, 6, campaign_concurrency=3)
     backends: list = []
-    supervisor = CampaignSupervisor(
-        deployment,
-        poll_seconds=POLL,
-        options=options("sup-a"),
-        runner_factory=scripted_factory(backends, owner="sup-a", delay=30),
-    )
+    supervisor = scripted_supervisor(deployment, backends, delay=30)
 
     async def scenario():
-        task = asyncio.create_task(supervisor.run())
-        set_running(deployment, campaign_id)
-        await until(lambda: backends and len(backends[0].placed) == 3, 10, "three calls")
+        task = await run_until_placed(supervisor, deployment, campaign_id, backends, 3)
         started = time.monotonic()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -329,37 +316,25 @@ def test_cancelling_the_supervisor_task_aborts_the_calls_in_flight(tmp_path: Pat
 def test_serve_cli_dials_a_campaign_started_elsewhere_and_stops_on_sigterm(tmp_path: Path):
     deployment, campaign_id = setup(tmp_path, 2, scripts={0: "answers", 1: "busy"})
     folder = deployment.config.base_dir
-    (folder / "scripts").mkdir()
-    (folder / "scripts" / "answers.yaml").write_text('turns: ["Not interested, thanks."]\n')
-    (folder / "scripts" / "busy.yaml").write_text("answer: busy\n")
-    voicekit = Path(sys.executable).with_name("voicekit")
-    process = subprocess.Popen(
-        [
-            str(voicekit),
-            "campaign",
-            "serve",
-            str(folder),
-            "--simulate",
-            "--speed",
-            "100000",
-            "--poll-seconds",
-            "0.1",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
+    write_script(folder, "answers", 'turns: ["Not interested, thanks."]\n')
+    write_script(folder, "busy", "answer: busy\n")
+    serve = (
+        "campaign",
+        "serve",
+        folder,
+        "--simulate",
+        "--speed",
+        "100000",
+        "--poll-seconds",
+        "0.1",
     )
-    try:
+    with voicekit_process(*serve) as process:
         time.sleep(0.5)
         started = CliRunner().invoke(build_cli(), ["campaign", "start", str(folder), "spring"])
         assert started.exit_code == 0, started.output
         wait_for(lambda: state(deployment, campaign_id) == "completed", 60, "completion")
         process.send_signal(signal.SIGTERM)
         out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, out
     assert "serving campaigns" in out and "(simulated" in out
     assert "spring: started" in out and "spring: completed" in out

@@ -35,7 +35,11 @@ async def test_setup_inbound_twice_creates_once(
     assert rule.rule.dispatch_rule_individual.room_prefix == "call-"
     assert list(rule.trunk_ids) == [first.trunk_id]
     assert [a.agent_name for a in rule.room_config.agents] == ["test-agent"]
-    assert json.loads(rule.room_config.agents[0].metadata) == {"direction": "inbound"}
+    # the rule names the deployment, so a worker serving several routes its calls here
+    assert json.loads(rule.room_config.agents[0].metadata) == {
+        "direction": "inbound",
+        "deployment": config.base_dir.name,
+    }
 
     inventory = await list_sip(creds)
     assert inventory.inbound_trunks[0]["numbers"] == ["+14155550100"]

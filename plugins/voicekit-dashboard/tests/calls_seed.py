@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+from dashboard_kit import ADMIN, clear_env, copy_example, logged_in
+from fastapi.testclient import TestClient
+
 from voicekit_core import hookimpl
 from voicekit_core.calls import CallReport, Disposition, ToolCallRecord, TranscriptEntry, utcnow
 
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "examples" / "tdx_sdr"
 FORMULA_NAME = '=HYPERLINK("http://evil.example","q4")'
 CRM_SECRET = "crm-secret-token-7f3a9c2e1b"
 ODD_CALL_ID = "20200115T101500-0dd0dd"
@@ -125,11 +128,6 @@ class MeasuredAttempts:
         return None
 
 
-def copy_example(target: Path) -> Path:
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".voicekit", "__pycache__"))
-    return target
-
-
 def write_measured_leads(path: Path) -> Path:
     rows = ["prospect_name,company_name,phone,timezone"]
     rows += [
@@ -213,6 +211,7 @@ def odd_report(deployment, *, call_id: str = ODD_CALL_ID) -> CallReport:
             "usage": [{"type": "llm_usage", "provider": "openai", "model": "gpt-realtime"}],
         },
         data={"callback": {"at": "2020-01-16T15:00:00Z"}, "crm": {"note": "=1+1"}},
+        extracted={"caller_name": "Zed <b>Bold</b> Quinn", "unit": "4B", "entry_permitted": True},
     )
 
 
@@ -237,7 +236,6 @@ def journal(deployment, report: CallReport) -> None:
 def load(folder: Path, crm: FlakyCrm, extra: tuple[tuple[str, object], ...] = ()):
     """The deployment at ``folder`` with ``crm`` registered as plugin ``crm`` (and the
     ``(name, plugin)`` pairs of ``extra``) and an admin user (:data:`dashboard_kit.ADMIN`)."""
-    from dashboard_kit import ADMIN
     from voicekit_dashboard.accounts import set_admin
 
     from voicekit_core.deployment import load_deployment
@@ -275,3 +273,21 @@ def seed(folder: Path, *, store_url: str | None = None, example: bool = True) ->
     )
     journal(deployment, odd_report(deployment))
     return Seeded(deployment, crm, example_id, formula_id)
+
+
+@contextmanager
+def seeded_example(folder: Path) -> Iterator[Seeded]:
+    """:func:`seed` at ``folder``, with the shell's deployment variables unset until the
+    block ends (for a module-scoped fixture: ``monkeypatch`` is per test)."""
+    with pytest.MonkeyPatch.context() as patch:
+        clear_env(patch)
+        yield seed(folder)
+
+
+@contextmanager
+def seeded_dashboard(seeded: Seeded) -> Iterator[TestClient]:
+    """A logged-in client of a dashboard on the seeded store."""
+    from voicekit_dashboard.app import create_app
+
+    with logged_in(create_app(seeded.deployment)) as client:
+        yield client

@@ -1,25 +1,21 @@
 """Fixtures for the dashboard tests: a private copy of the TDX SDR example, its loaded
 deployment with an admin user, the app, and a logged-in TestClient (``client``) whose
-``csrf`` attribute holds the session's CSRF token."""
+``csrf`` attribute holds the session's CSRF token; per test module, a ``seeded`` store with
+real calls and its logged-in ``seeded_client`` (the Calls and Reports tests)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from dashboard_kit import ADMIN, login
+from calls_seed import seeded_dashboard, seeded_example
+from dashboard_kit import ADMIN, clear_env, copy_example, logged_in
 from fastapi.testclient import TestClient
-
-ROOT = Path(__file__).resolve().parents[3]
-EXAMPLE = ROOT / "examples" / "tdx_sdr"
 
 
 @pytest.fixture
 def example_dir(tmp_path: Path) -> Path:
-    target = tmp_path / "tdx_sdr"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".voicekit", "__pycache__"))
-    return target
+    return copy_example(tmp_path / "tdx_sdr")
 
 
 @pytest.fixture
@@ -28,18 +24,25 @@ def deployment(example_dir: Path, monkeypatch: pytest.MonkeyPatch):
 
     from voicekit_core.deployment import load_deployment
 
-    for name in (
-        "OPENAI_API_KEY",
-        "LIVEKIT_URL",
-        "LIVEKIT_API_KEY",
-        "LIVEKIT_API_SECRET",
-        "VOICEKIT_STORE_URL",
-        "LIVEKIT_SIP_OUTBOUND_TRUNK",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_env(monkeypatch)
     loaded = load_deployment(example_dir)
     set_admin(loaded.store, *ADMIN)
     return loaded
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """A store with real calls (:func:`calls_seed.seed`: two campaigns run to the end and
+    one call outside them), one per test module: tests that use it only read."""
+    with seeded_example(tmp_path_factory.mktemp("seeded") / "tdx_sdr") as seeded:
+        yield seeded
+
+
+@pytest.fixture(scope="module")
+def seeded_client(seeded):
+    """A logged-in client of a dashboard on the ``seeded`` store."""
+    with seeded_dashboard(seeded) as client:
+        yield client
 
 
 @pytest.fixture
@@ -64,7 +67,5 @@ def anonymous(app):
 @pytest.fixture
 def client(app):
     """A logged-in client; unsafe requests carry the CSRF header."""
-    with TestClient(app) as client:
-        response = login(client)
-        assert response.status_code == 303, response.text
+    with logged_in(app) as client:
         yield client

@@ -14,43 +14,15 @@ from calls_seed import (
     journal,
     load,
     odd_report,
-    seed,
 )
-from dashboard_kit import login
+from dashboard_kit import clear_env
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from voicekit_core import hookimpl
 from voicekit_core.store.tables import attempts, calls, deliveries
 
-ENV = (
-    "OPENAI_API_KEY",
-    "LIVEKIT_URL",
-    "LIVEKIT_API_KEY",
-    "LIVEKIT_API_SECRET",
-    "VOICEKIT_STORE_URL",
-)
-
-
-# -- a store with two simulated campaigns and one odd call (shared, read-only) ---------------
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ENV:
-            patch.delenv(name, raising=False)
-        yield seed(tmp_path_factory.mktemp("calls") / "tdx_sdr")
-
-
-@pytest.fixture(scope="module")
-def browser(seeded):
-    """A logged-in client of the seeded store (tests here only read)."""
-    from voicekit_dashboard.app import create_app
-
-    with TestClient(create_app(seeded.deployment)) as client:
-        assert login(client).status_code == 303
-        yield client
+# -- on conftest's `seeded` store (two simulated campaigns and one odd call; read only) -----
 
 
 def store_calls(seeded, *where):
@@ -68,9 +40,9 @@ def listed(client: TestClient, **params) -> dict:
     return response.json()
 
 
-def test_the_list_is_the_journal_newest_first_with_its_deliveries(seeded, browser):
+def test_the_list_is_the_journal_newest_first_with_its_deliveries(seeded, seeded_client):
     expected = store_calls(seeded)
-    data = listed(browser)
+    data = listed(seeded_client)
     assert data["total"] == len(expected) == 19
     assert [row["call_id"] for row in data["calls"]] == [row.call_id for row in expected]
     odd = next(row for row in data["calls"] if row["call_id"] == ODD_CALL_ID)
@@ -87,7 +59,7 @@ def test_the_list_is_the_journal_newest_first_with_its_deliveries(seeded, browse
         for row in data["calls"]
     )
 
-    page = browser.get("/calls")
+    page = seeded_client.get("/calls")
     assert page.status_code == 200
     assert page.text.count('data-testid="call-row"') == 19
     assert "Dates and times are UTC." in page.text
@@ -95,64 +67,68 @@ def test_the_list_is_the_journal_newest_first_with_its_deliveries(seeded, browse
     assert "1 failed" in page.text
 
 
-def test_filter_by_campaign_id_or_name(seeded, browser):
+def test_filter_by_campaign_id_or_name(seeded, seeded_client):
     expected = store_calls(seeded, calls.c.campaign_id == seeded.example_id)
-    by_id = listed(browser, campaign=seeded.example_id)
+    by_id = listed(seeded_client, campaign=seeded.example_id)
     assert by_id["total"] == len(expected) == 14  # one of the 15 attempts was vetoed
     assert {row["campaign_name"] for row in by_id["calls"]} == {"example"}
-    assert listed(browser, campaign="example")["total"] == 14
-    formula = listed(browser, campaign=FORMULA_NAME)
+    assert listed(seeded_client, campaign="example")["total"] == 14
+    formula = listed(seeded_client, campaign=FORMULA_NAME)
     assert formula["total"] == 4 and formula["calls"][0]["campaign_name"] == FORMULA_NAME
 
 
-def test_filter_by_disposition_and_status(seeded, browser):
+def test_filter_by_disposition_and_status(seeded, seeded_client):
     booked = store_calls(seeded, calls.c.disposition == "meeting_booked")
-    data = listed(browser, disposition="meeting_booked")
+    data = listed(seeded_client, disposition="meeting_booked")
     assert [row["call_id"] for row in data["calls"]] == [row.call_id for row in booked]
     assert len(booked) == 3
-    assert listed(browser, status="finished")["total"] == 19
-    assert listed(browser, status="interrupted")["total"] == 0
-    both = listed(browser, campaign=seeded.example_id, disposition="voicemail")
+    assert listed(seeded_client, status="finished")["total"] == 19
+    assert listed(seeded_client, status="interrupted")["total"] == 0
+    both = listed(seeded_client, campaign=seeded.example_id, disposition="voicemail")
     assert [row["disposition"] for row in both["calls"]] == ["voicemail"]
 
 
-def test_filter_by_utc_dates(browser):
-    day = listed(browser, since="2020-01-15", until="2020-01-15")
+def test_filter_by_utc_dates(seeded_client):
+    day = listed(seeded_client, since="2020-01-15", until="2020-01-15")
     assert [row["call_id"] for row in day["calls"]] == [ODD_CALL_ID]
     assert day["since"] == "2020-01-15T00:00:00Z" and day["until"] == "2020-01-16T00:00:00Z"
-    assert listed(browser, since="2020-01-16", until="2020-01-31")["total"] == 0
-    assert listed(browser, until="2020-01-14")["total"] == 0
+    assert listed(seeded_client, since="2020-01-16", until="2020-01-31")["total"] == 0
+    assert listed(seeded_client, until="2020-01-14")["total"] == 0
     # an ISO time is taken as given (the call started at 10:15:00 UTC)
-    assert listed(browser, since="2020-01-15T10:15:01Z", until="2020-12-31")["total"] == 0
-    assert listed(browser, since="2020-01-15T11:14:00+01:00", until="2020-12-31")["total"] == 1
-    assert listed(browser, since="2021-01-01")["total"] == 18  # all but the 2020 call
+    assert listed(seeded_client, since="2020-01-15T10:15:01Z", until="2020-12-31")["total"] == 0
+    assert (
+        listed(seeded_client, since="2020-01-15T11:14:00+01:00", until="2020-12-31")["total"] == 1
+    )
+    assert listed(seeded_client, since="2021-01-01")["total"] == 18  # all but the 2020 call
 
 
-def test_search_by_name_company_phone_or_call_id(browser):
-    assert [r["lead_name"] for r in listed(browser, q="priya")["calls"]] == ["Priya Raman"]
-    assert [r["lead_name"] for r in listed(browser, q="(312) 555-0103")["calls"]] == ["Priya Raman"]
-    assert [r["call_id"] for r in listed(browser, q="acme & sons")["calls"]] == [ODD_CALL_ID]
-    assert [r["call_id"] for r in listed(browser, q="0dd0dd")["calls"]] == [ODD_CALL_ID]
-    assert listed(browser, q="100%_nobody")["total"] == 0  # LIKE wildcards are literal
+def test_search_by_name_company_phone_or_call_id(seeded_client):
+    assert [r["lead_name"] for r in listed(seeded_client, q="priya")["calls"]] == ["Priya Raman"]
+    assert [r["lead_name"] for r in listed(seeded_client, q="(312) 555-0103")["calls"]] == [
+        "Priya Raman"
+    ]
+    assert [r["call_id"] for r in listed(seeded_client, q="acme & sons")["calls"]] == [ODD_CALL_ID]
+    assert [r["call_id"] for r in listed(seeded_client, q="0dd0dd")["calls"]] == [ODD_CALL_ID]
+    assert listed(seeded_client, q="100%_nobody")["total"] == 0  # LIKE wildcards are literal
 
 
-def test_pages_of_the_list(seeded, browser):
+def test_pages_of_the_list(seeded, seeded_client):
     from voicekit_dashboard.queries.calls import CallFilters, list_calls
 
     everything = [row.call_id for row in store_calls(seeded)]
     second = list_calls(seeded.deployment.store, CallFilters(), page=2, per_page=5)
     assert [row["call_id"] for row in second.rows] == everything[5:10]
     assert (second.total, second.pages) == (19, 4)
-    beyond = listed(browser, page=2)
+    beyond = listed(seeded_client, page=2)
     assert (beyond["calls"], beyond["total"], beyond["pages"]) == ([], 19, 1)
-    assert browser.get("/api/calls", params={"page": 0}).status_code == 422
+    assert seeded_client.get("/api/calls", params={"page": 0}).status_code == 422
 
 
-def test_htmx_filtering_swaps_only_the_results(browser):
-    full = browser.get("/calls", params={"disposition": "voicemail"})
+def test_htmx_filtering_swaps_only_the_results(seeded_client):
+    full = seeded_client.get("/calls", params={"disposition": "voicemail"})
     assert '<form id="calls-filters"' in full.text and 'hx-push-url="true"' in full.text
     assert '<option value="voicemail" selected>' in full.text
-    fragment = browser.get(
+    fragment = seeded_client.get(
         "/calls", params={"disposition": "voicemail"}, headers={"HX-Request": "true"}
     )
     assert fragment.status_code == 200
@@ -160,7 +136,7 @@ def test_htmx_filtering_swaps_only_the_results(browser):
     assert fragment.text.count('data-testid="call-row"') == 2
     assert "HX-Request" in fragment.headers["vary"]
     # htmx restoring history after a reload asks for the whole page
-    restored = browser.get(
+    restored = seeded_client.get(
         "/calls", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
     )
     assert "<html" in restored.text
@@ -175,23 +151,34 @@ def test_htmx_filtering_swaps_only_the_results(browser):
         ({"since": "2026-11-24", "until": "2026-11-20"}, "until: '2026-11-20' is before since"),
     ],
 )
-def test_bad_filter_values_are_refused_by_name(browser, params, field):
-    response = browser.get("/api/calls", params=params)
+def test_bad_filter_values_are_refused_by_name(seeded_client, params, field):
+    response = seeded_client.get("/api/calls", params=params)
     assert response.status_code == 400
     assert response.json()["detail"].startswith(field)
-    flashed = browser.get("/calls", params=params, headers={"HX-Request": "true"})
+    flashed = seeded_client.get("/calls", params=params, headers={"HX-Request": "true"})
     assert flashed.status_code == 400 and field in flashed.json()["detail"]
 
 
-def test_unknown_campaign_filter_and_long_search(browser):
-    response = browser.get("/api/calls", params={"campaign": "no-such-campaign"})
+def test_unknown_campaign_filter_and_long_search(seeded_client):
+    response = seeded_client.get("/api/calls", params={"campaign": "no-such-campaign"})
     assert response.status_code == 404
     assert "no-such-campaign" in response.json()["detail"]
-    assert browser.get("/api/calls", params={"q": "x" * 201}).status_code == 422
+    assert seeded_client.get("/api/calls", params={"q": "x" * 201}).status_code == 422
 
 
-def test_call_page_shows_transcript_tools_outcome_latency_cost_and_deliveries(browser):
-    page = browser.get(f"/calls/{ODD_CALL_ID}")
+def test_call_page_shows_the_recorded_details_escaped(seeded_client):
+    html = seeded_client.get(f"/calls/{ODD_CALL_ID}").text
+    table = html[html.index('data-testid="call-extracted"') :]
+    table = table[: table.index("</table>")]
+    assert '<tr data-field="unit"><th>unit</th><td>4B</td></tr>' in table
+    assert "<th>entry permitted</th><td>true</td>" in table
+    assert "Zed &lt;b&gt;Bold&lt;/b&gt; Quinn" in table and "<b>" not in table
+    api = seeded_client.get(f"/api/calls/{ODD_CALL_ID}").json()
+    assert api["extracted"]["unit"] == "4B"
+
+
+def test_call_page_shows_transcript_tools_outcome_latency_cost_and_deliveries(seeded_client):
+    page = seeded_client.get(f"/calls/{ODD_CALL_ID}")
     assert page.status_code == 200
     html = page.text
     # transcript in order, tool calls inline at their time
@@ -228,8 +215,8 @@ def test_call_page_shows_transcript_tools_outcome_latency_cost_and_deliveries(br
     assert f'hx-post="/api/calls/{ODD_CALL_ID}/deliveries/crm/redeliver"' in html
 
 
-def test_call_api_gives_the_same_view(browser):
-    data = browser.get(f"/api/calls/{ODD_CALL_ID}").json()
+def test_call_api_gives_the_same_view(seeded_client):
+    data = seeded_client.get(f"/api/calls/{ODD_CALL_ID}").json()
     assert [(item["kind"], item["name"] or item["role"]) for item in data["timeline"]] == [
         ("say", "assistant"),
         ("say", "user"),
@@ -250,14 +237,14 @@ def test_call_api_gives_the_same_view(browser):
     assert "••••••" in delivery["error"] and CRM_SECRET not in delivery["error"]
 
 
-def test_a_campaign_call_links_its_campaign_and_attempt(seeded, browser):
+def test_a_campaign_call_links_its_campaign_and_attempt(seeded, seeded_client):
     with seeded.deployment.store.read() as db:
         attempt = db.execute(
             select(attempts).where(
                 attempts.c.campaign_id == seeded.example_id, attempts.c.number == 2
             )
         ).first()
-    data = browser.get(f"/api/calls/{attempt.call_id}").json()
+    data = seeded_client.get(f"/api/calls/{attempt.call_id}").json()
     assert data["campaign"] == {
         "id": seeded.example_id,
         "name": "example",
@@ -266,17 +253,17 @@ def test_a_campaign_call_links_its_campaign_and_attempt(seeded, browser):
     }
     assert (data["attempt"]["id"], data["attempt"]["number"]) == (attempt.id, 2)
     assert data["attempt"]["room_name"] == attempt.room_name
-    page = browser.get(f"/calls/{attempt.call_id}").text
+    page = seeded_client.get(f"/calls/{attempt.call_id}").text
     assert f'href="/campaigns/{seeded.example_id}"' in page and "attempt 2 of lead row" in page
 
 
-def test_pii_is_masked_when_masking_is_on(browser):
+def test_pii_is_masked_when_masking_is_on(seeded_client):
     from voicekit_core import masking
 
     masking.set_enabled(True)
     try:
-        data = browser.get(f"/api/calls/{ODD_CALL_ID}").json()
-        page = browser.get("/calls", params={"q": "0dd0dd"}).text
+        data = seeded_client.get(f"/api/calls/{ODD_CALL_ID}").json()
+        page = seeded_client.get("/calls", params={"q": "0dd0dd"}).text
     finally:
         masking.set_enabled(None)
     assert data["phone"] == "+1415•••0142"
@@ -285,15 +272,15 @@ def test_pii_is_masked_when_masking_is_on(browser):
     assert "+1415•••0142" in page and "+14155550142" not in page
 
 
-def test_unknown_calls_are_404(browser):
-    response = browser.get("/api/calls/no-such-call")
+def test_unknown_calls_are_404(seeded_client):
+    response = seeded_client.get("/api/calls/no-such-call")
     assert response.status_code == 404 and "no-such-call" in response.json()["detail"]
-    page = browser.get("/calls/no-such-call")
+    page = seeded_client.get("/calls/no-such-call")
     assert page.status_code == 404 and "no-such-call" in page.text
     # exact ids only: a prefix of a real id is not that call
-    assert browser.get(f"/api/calls/{ODD_CALL_ID[:12]}").status_code == 404
-    assert browser.post("/api/calls/no-such-call/deliveries/crm/redeliver").status_code == 404
-    missing = browser.post(f"/api/calls/{ODD_CALL_ID}/deliveries/nobody/redeliver")
+    assert seeded_client.get(f"/api/calls/{ODD_CALL_ID[:12]}").status_code == 404
+    assert seeded_client.post("/api/calls/no-such-call/deliveries/crm/redeliver").status_code == 404
+    missing = seeded_client.post(f"/api/calls/{ODD_CALL_ID}/deliveries/nobody/redeliver")
     assert missing.status_code == 404 and "nobody" in missing.json()["detail"]
 
 
@@ -341,8 +328,7 @@ def notifier() -> DownNotifier:
 @pytest.fixture
 def deployment(example_dir, crm, notifier, monkeypatch):
     """The example with a flaky CRM and a down notifier (overrides conftest's)."""
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+    clear_env(monkeypatch)
     return load(example_dir, crm, extra=(("notify", notifier),))
 
 

@@ -18,7 +18,7 @@ from dashboard_campaigns_kit import (
     save_list,
     wait_for,
 )
-from dashboard_kit import login
+from dashboard_kit import logged_in
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -39,8 +39,7 @@ def sim(deployment):
     """A logged-in client of an app that dials started campaigns itself, very fast."""
     from voicekit_dashboard.app import create_app
 
-    with TestClient(create_app(deployment, dialer="simulated", speed=100_000)) as client:
-        assert login(client).status_code == 303
+    with logged_in(create_app(deployment, dialer="simulated", speed=100_000)) as client:
         yield client
 
 

@@ -11,21 +11,14 @@ import statistics
 from datetime import datetime, timezone
 
 import pytest
-from calls_seed import FORMULA_NAME, MEASURED, seed
-from dashboard_kit import login
+from calls_seed import FORMULA_NAME, MEASURED, seed, seeded_dashboard
+from dashboard_kit import clear_env
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from voicekit_core.campaigns.summary import NOT_CONNECTED, campaign_summary
 from voicekit_core.store.tables import attempts, calls
 
-ENV = (
-    "OPENAI_API_KEY",
-    "LIVEKIT_URL",
-    "LIVEKIT_API_KEY",
-    "LIVEKIT_API_SECRET",
-    "VOICEKIT_STORE_URL",
-)
 SUMMARY_FIELDS = (
     "attempts",
     "dialed",
@@ -39,23 +32,6 @@ SUMMARY_FIELDS = (
     "total_cost_usd",
     "cost_per_dial_usd",
 )
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ENV:
-            patch.delenv(name, raising=False)
-        yield seed(tmp_path_factory.mktemp("reports") / "tdx_sdr")
-
-
-@pytest.fixture(scope="module")
-def browser(seeded):
-    from voicekit_dashboard.app import create_app
-
-    with TestClient(create_app(seeded.deployment)) as client:
-        assert login(client).status_code == 303
-        yield client
 
 
 def expected_figures(store, campaign_id=None, start=None, end=None) -> dict:
@@ -118,9 +94,9 @@ def report(client: TestClient, **params) -> dict:
     return response.json()
 
 
-def test_figures_equal_what_the_store_holds(seeded, browser):
+def test_figures_equal_what_the_store_holds(seeded, seeded_client):
     store = seeded.deployment.store
-    data = report(browser)
+    data = report(seeded_client)
     assert_matches(data["total"], expected_figures(store))
     by_id = {row["campaign_id"]: row for row in data["by_campaign"]}
     assert set(by_id) == {seeded.example_id, seeded.formula_id}
@@ -155,37 +131,37 @@ def test_figures_equal_what_the_store_holds(seeded, browser):
     assert example["median_latency_seconds"]["llm_ttft"] is not None
 
 
-def test_a_date_range_counts_attempts_started_in_it(seeded, browser):
+def test_a_date_range_counts_attempts_started_in_it(seeded, seeded_client):
     store = seeded.deployment.store
     day = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    later = report(browser, since="2026-11-25")
-    earlier = report(browser, until="2026-11-24")
+    later = report(seeded_client, since="2026-11-25")
+    earlier = report(seeded_client, until="2026-11-24")
     assert later["since"] == "2026-11-25T00:00:00Z" and later["until"] is None
     assert_matches(later["total"], expected_figures(store, start=day))
     assert_matches(earlier["total"], expected_figures(store, end=day))
-    assert 0 < later["total"]["attempts"] < report(browser)["total"]["attempts"]
+    assert 0 < later["total"]["attempts"] < report(seeded_client)["total"]["attempts"]
     assert later["total"]["attempts"] + earlier["total"]["attempts"] == 19
     # an ISO time narrows it to the second
-    assert report(browser, since="2026-11-26T00:00:00Z")["total"]["attempts"] == 0
+    assert report(seeded_client, since="2026-11-26T00:00:00Z")["total"]["attempts"] == 0
 
 
-def test_one_campaign(seeded, browser):
-    data = report(browser, campaign="example")
+def test_one_campaign(seeded, seeded_client):
+    data = report(seeded_client, campaign="example")
     assert data["campaign_id"] == seeded.example_id
     (only,) = data["by_campaign"]
     assert only == data["total"] | {"campaign_name": "example", "campaign_id": seeded.example_id}
     assert data["other_calls"] == 0  # not counted for one campaign
 
 
-def test_calls_outside_campaigns_are_counted_apart(browser):
-    assert report(browser)["other_calls"] == 1  # the 2020 call
-    assert report(browser, since="2021-01-01")["other_calls"] == 0
-    assert report(browser, since="2020-01-15", until="2020-01-15")["total"]["attempts"] == 0
+def test_calls_outside_campaigns_are_counted_apart(seeded_client):
+    assert report(seeded_client)["other_calls"] == 1  # the 2020 call
+    assert report(seeded_client, since="2021-01-01")["other_calls"] == 0
+    assert report(seeded_client, since="2020-01-15", until="2020-01-15")["total"]["attempts"] == 0
 
 
-def test_the_page_shows_the_figures_and_passes_chart_data_as_json(seeded, browser):
-    data = report(browser)
-    html = browser.get("/reports").text
+def test_the_page_shows_the_figures_and_passes_chart_data_as_json(seeded, seeded_client):
+    data = report(seeded_client)
+    html = seeded_client.get("/reports").text
     total = data["total"]
     assert '<script src="/static/vendor/chart-4.6.1.umd.min.js"></script>' in html
     assert f'data-testid="stat-dialed">{total["dialed"]}<' in html
@@ -215,10 +191,10 @@ def test_the_page_shows_the_figures_and_passes_chart_data_as_json(seeded, browse
     assert '<script src="/static/reports.js"></script>' in html
     # the formula-named campaign is text
     assert "=HYPERLINK(&#34;http://evil.example&#34;,&#34;q4&#34;)" in html
-    assert browser.get("/static/reports.js").status_code == 200
+    assert seeded_client.get("/static/reports.js").status_code == 200
 
 
-def test_chart_json_cannot_close_its_script_element(browser):
+def test_chart_json_cannot_close_its_script_element(seeded_client):
     from voicekit_dashboard.queries.filters import DateRange
     from voicekit_dashboard.queries.reports import Figures, Report
     from voicekit_dashboard.routes.reports import chart_data
@@ -236,28 +212,28 @@ def test_chart_json_cannot_close_its_script_element(browser):
     ]
 
 
-def test_htmx_filtering_swaps_only_the_figures(seeded, browser):
-    fragment = browser.get(
+def test_htmx_filtering_swaps_only_the_figures(seeded, seeded_client):
+    fragment = seeded_client.get(
         "/reports", params={"campaign": seeded.formula_id}, headers={"HX-Request": "true"}
     )
     assert fragment.status_code == 200
     assert "<html" not in fragment.text and 'id="report-data"' in fragment.text
     assert 'data-testid="stat-dialed">4<' in fragment.text
     assert f'href="/api/reports.csv?campaign={seeded.formula_id}"' in fragment.text
-    full = browser.get("/reports", params={"campaign": seeded.formula_id})
+    full = seeded_client.get("/reports", params={"campaign": seeded.formula_id})
     assert 'hx-push-url="true"' in full.text
     assert f'<option value="{seeded.formula_id}" selected>' in full.text
 
 
-def test_csv_export_has_the_same_figures_and_safe_cells(seeded, browser):
-    response = browser.get("/api/reports.csv")
+def test_csv_export_has_the_same_figures_and_safe_cells(seeded, seeded_client):
+    response = seeded_client.get("/api/reports.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert response.headers["content-disposition"] == (
         'attachment; filename="voicekit-report-all.csv"'
     )
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    data = report(browser)
+    data = report(seeded_client)
     assert [row["campaign"] for row in rows] == [
         "'" + FORMULA_NAME,  # a formula never starts a cell
         "example",
@@ -275,8 +251,8 @@ def test_csv_export_has_the_same_figures_and_safe_cells(seeded, browser):
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row.values())
 
 
-def test_csv_export_of_one_campaign_and_range(seeded, browser):
-    response = browser.get(
+def test_csv_export_of_one_campaign_and_range(seeded, seeded_client):
+    response = seeded_client.get(
         "/api/reports.csv",
         params={"campaign": seeded.example_id, "since": "2026-11-24", "until": "2026-11-24"},
     )
@@ -292,19 +268,21 @@ def test_csv_export_of_one_campaign_and_range(seeded, browser):
 
 
 @pytest.mark.parametrize("path", ["/api/reports", "/api/reports.csv", "/reports"])
-def test_bad_input(browser, path):
-    bad_date = browser.get(
+def test_bad_input(seeded_client, path):
+    bad_date = seeded_client.get(
         path, params={"since": "last week"}, headers={"accept": "application/json"}
     )
     assert bad_date.status_code == 400
     assert bad_date.json()["detail"].startswith("since: 'last week'")
-    backwards = browser.get(
+    backwards = seeded_client.get(
         path,
         params={"since": "2026-11-25", "until": "2026-11-01"},
         headers={"accept": "application/json"},
     )
     assert backwards.status_code == 400 and "until" in backwards.json()["detail"]
-    unknown = browser.get(path, params={"campaign": "nope"}, headers={"accept": "application/json"})
+    unknown = seeded_client.get(
+        path, params={"campaign": "nope"}, headers={"accept": "application/json"}
+    )
     assert unknown.status_code == 404 and "'nope'" in unknown.json()["detail"]
 
 
@@ -362,15 +340,11 @@ def postgres_url():
 
 
 def test_reports_and_calls_on_postgres(tmp_path, postgres_url, monkeypatch):
-    from voicekit_dashboard.app import create_app
-
-    for name in ENV:
-        monkeypatch.delenv(name, raising=False)
+    clear_env(monkeypatch)
     pg = seed(tmp_path / "tdx_sdr", store_url=postgres_url, example=False)
     store = pg.deployment.store
     assert store.dialect == "postgresql"
-    with TestClient(create_app(pg.deployment)) as client:
-        assert login(client).status_code == 303
+    with seeded_dashboard(pg) as client:
         data = report(client)
         assert_matches(data["total"], expected_figures(store))
         assert data["total"]["qualified"] == 2 and data["other_calls"] == 1

@@ -183,13 +183,12 @@ def test_bad_input_is_refused(client: TestClient):
 
 
 def test_an_idle_test_call_ends_by_itself(deployment):
-    from dashboard_kit import login
+    from dashboard_kit import logged_in
     from voicekit_dashboard.app import create_app
     from voicekit_dashboard.settings import DashboardSettings
 
     app = create_app(deployment, settings=DashboardSettings(**FAST, test_call_idle_seconds=0.3))
-    with TestClient(app) as client:
-        login(client)
+    with logged_in(app) as client:
         call_id = start(client)["call_id"]
         with client.stream("GET", f"/api/test-calls/{call_id}/stream?format=json") as stream:
             end = read_until(stream, lambda e: e.event == "ended")[-1].json()
@@ -200,7 +199,7 @@ def test_an_idle_test_call_ends_by_itself(deployment):
 
 def test_a_model_failure_ends_the_call_with_the_reason(example_dir, monkeypatch):
     import livekit.plugins.openai  # noqa: F401  # on the main thread, as the server's startup does
-    from dashboard_kit import login
+    from dashboard_kit import logged_in
     from voicekit_dashboard.accounts import set_admin
     from voicekit_dashboard.app import create_app
     from voicekit_dashboard.settings import DashboardSettings
@@ -222,8 +221,7 @@ def test_a_model_failure_ends_the_call_with_the_reason(example_dir, monkeypatch)
         monkeypatch.setenv("OPENAI_API_KEY", canary)
         deployment = load_deployment(example_dir)
         set_admin(deployment.store, *ADMIN)
-        with TestClient(create_app(deployment, settings=DashboardSettings(**FAST))) as client:
-            login(client)
+        with logged_in(create_app(deployment, settings=DashboardSettings(**FAST))) as client:
             test = start(client, name="Ann Lee")
             assert test["model"] == "openai:gpt-4o-mini"
             with client.stream("GET", f"/api/test-calls/{test['call_id']}/stream") as stream:

@@ -15,7 +15,11 @@ import voicekit_core
 from voicekit_core.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "tdx_sdr"
-ENV = {**SECRET_ENV, "TEAMS_TENANT_ID": "tenant", "TEAMS_CLIENT_ID": "client"}
+# GUIDs, as Entra ids are: ids from the environment are registered as secrets for the
+# whole process, so a plain word ("tenant") would be redacted from later tests' text
+TENANT_ID = "0c5e7f7e-3d6a-4c39-9a55-7b1f0e2f4a11"
+CLIENT_ID = "5a0e2d44-9b1c-4f0e-8d3e-2c6b9f1a7e20"
+ENV = {**SECRET_ENV, "TEAMS_TENANT_ID": TENANT_ID, "TEAMS_CLIENT_ID": CLIENT_ID}
 
 
 @pytest.fixture

@@ -7,40 +7,43 @@ from typing import Any
 
 from voicekit_core import hookimpl
 from voicekit_core.calls import Disposition
+from voicekit_core.dispositions import MODEL_DISPOSITIONS, DispositionCatalog
 
-#: Dispositions the model may set when it ends a call itself.
-MODEL_DISPOSITIONS = (
-    "not_interested",
-    "wrong_number",
-    "do_not_call",
-    "callback_requested",
-    "voicemail",
-    "completed",
-)
+__all__ = ["MODEL_DISPOSITIONS"]  # kept importable from here
+
+_END_CALL_DOC = """End the call after your goodbye. Call this once you have said goodbye.
+
+        Args:
+            disposition: why the call ends, if no tool has recorded an outcome yet: one of
+                {choices}.
+            reason: a few words on why, in the caller's words where possible.
+        """
 
 
 @hookimpl
 def register_tools(register, call):
     from livekit.agents import RunContext, ToolError, function_tool
 
-    @function_tool
+    catalog = getattr(call.deployment, "dispositions", None) or DispositionCatalog()
+    infos = catalog.model_choices(call.config.agent.end_call_dispositions)
+    allowed = [info.name for info in infos]
+    choices = ", ".join(
+        f"{info.name} ({info.description})" if info.description else info.name for info in infos
+    )
+
     async def end_call(
         context: RunContext, disposition: str | None = None, reason: str = ""
     ) -> None:
-        """End the call after your goodbye. Call this once you have said goodbye.
-
-        Args:
-            disposition: why the call ends, if no tool has recorded an outcome yet: one of
-                not_interested, wrong_number, do_not_call, callback_requested, voicemail, completed.
-            reason: a few words on why, in the caller's words where possible.
-        """
         current = context.userdata
         if disposition is not None:
-            if disposition not in MODEL_DISPOSITIONS:
-                raise ToolError(f"disposition must be one of {', '.join(MODEL_DISPOSITIONS)}")
+            if disposition not in allowed:
+                raise ToolError(f"disposition must be one of {', '.join(allowed)}")
             current.set_disposition(disposition, reason)
         current.request_end()
         return None
+
+    end_call.__doc__ = _END_CALL_DOC.format(choices=choices)
+    end_call = function_tool(end_call)
 
     @function_tool
     async def take_message(context: RunContext, message: str, callback_number: str = "") -> str:

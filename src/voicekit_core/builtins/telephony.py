@@ -185,6 +185,7 @@ def register_commands(cli):
         from voicekit_core.deployment import load_deployment
         from voicekit_core.telephony.credentials import resolve_credentials
         from voicekit_core.telephony.metadata import JobMetadata
+        from voicekit_core.telephony.settings import deployment_name
         from voicekit_core.telephony.tokens import mint_join_token, parse_ttl
 
         try:
@@ -200,7 +201,9 @@ def register_commands(cli):
                 identity=identity,
                 agent_name=deployment.config.agent.name,
                 ttl=lifetime,
-                agent_metadata=JobMetadata(direction="inbound").to_json(),
+                agent_metadata=JobMetadata(
+                    direction="inbound", deployment=deployment_name(deployment.config)
+                ).to_json(),
             )
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None

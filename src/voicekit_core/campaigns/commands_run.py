@@ -1,7 +1,8 @@
 """CLI: ``voicekit campaign list|show|run|pause|resume|cancel``.
 
 (``edit`` / ``redial`` are in :mod:`.commands_edit`, ``start`` / ``serve`` in
-:mod:`.commands_serve`.)
+:mod:`.commands_serve`; the options and the Ctrl-C handling ``run`` and ``serve`` share are
+here.)
 
 ``CAMPAIGN`` is a campaign's name or id. Exit status: 0 done, 2 bad input (config, an
 unknown campaign, a state change that is not allowed, a bad option value), with the
@@ -21,8 +22,9 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 
@@ -30,8 +32,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..deployment import Deployment
-    from .runner import CampaignEvent, CampaignRunner
+    from .runner import CampaignEvent, CampaignRunner, RunnerOptions
     from .summary import CampaignSummary
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 config_argument = click.argument("config", type=click.Path(path_type=Path))
 campaign_argument = click.argument("campaign")
@@ -68,6 +72,113 @@ def _shown(text: str | None) -> str:
     from ..masking import display_text
 
     return escape(display_text(text or ""))
+
+
+def _print_warnings(deployment: Deployment) -> None:
+    """The deployment's config warnings, on stderr."""
+    _, err_console = _consoles()
+    for warning in deployment.warnings:
+        err_console.print(f"[yellow]warning:[/] {_shown(warning)}")
+
+
+# -- dialing (``run`` and ``serve``) ---------------------------------------------------------
+
+
+def dialing_options(speed_help: str) -> Callable[[F], F]:
+    """``--simulate``, ``--speed`` (with help ``speed_help``) and ``--seed``: the options
+    of the commands that dial (``run``, ``serve``)."""
+    options = (
+        click.option(
+            "--simulate",
+            is_flag=True,
+            help="Offline: each attempt is a simulated call (caller scripts, offline model), "
+            "on a sped-up clock. Nothing is dialed.",
+        ),
+        click.option(
+            "--speed",
+            type=click.FloatRange(min=0, min_open=True, max=1_000_000),
+            default=60.0,
+            show_default=True,
+            help=speed_help,
+        ),
+        click.option(
+            "--seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the retry jitter and of the caller-script pick (--simulate).",
+        ),
+    )
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+lease_seconds_option = click.option(
+    "--lease-seconds",
+    type=click.FloatRange(min=1, max=3600),
+    default=30.0,
+    show_default=True,
+    help="Runner and lead leases: another dialer takes over this long after this one dies.",
+)
+
+
+def runner_options(lease_seconds: float, seed: int, **more: Any) -> RunnerOptions:
+    """:class:`~.runner.RunnerOptions` of ``--lease-seconds`` and ``--seed``: the state is
+    re-read six times a lease (at most every half second); ``more`` are other fields."""
+    from .runner import RunnerOptions
+
+    return RunnerOptions(
+        lease_seconds=lease_seconds, tick_seconds=min(0.5, lease_seconds / 6), seed=seed, **more
+    )
+
+
+class Dialing(Protocol):
+    """What :func:`stop_on_signals` stops: a runner or a supervisor."""
+
+    @property
+    def in_flight(self) -> int: ...
+
+    def stop(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+@contextlib.contextmanager
+def stop_on_signals(dialing: Dialing, console: Console) -> Iterator[None]:
+    """Within the block (in a running loop), the first Ctrl-C / SIGTERM stops ``dialing``
+    (no new calls; calls in flight finish) and the next ones abort it (cancel those
+    calls)."""
+    loop = asyncio.get_running_loop()
+    presses = 0
+
+    def interrupt() -> None:
+        nonlocal presses
+        presses += 1
+        if presses == 1:
+            console.print(
+                f"stopping: no new calls; waiting for {dialing.in_flight} call(s) in flight "
+                "(Ctrl-C again to cancel them)"
+            )
+            dialing.stop()
+        else:
+            console.print("canceling the calls in flight")
+            dialing.abort()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
 
 
 # -- list / show ----------------------------------------------------------------------------
@@ -250,34 +361,11 @@ def print_summary(console: Console, summary: CampaignSummary) -> None:
 @click.command()
 @config_argument
 @campaign_argument
-@click.option(
-    "--simulate",
-    is_flag=True,
-    help="Offline: each attempt is a simulated call (caller scripts, offline model), "
-    "on a sped-up clock. Nothing is dialed.",
+@dialing_options(
+    speed_help="With --simulate: simulated seconds per real second (the clock also jumps to "
+    "the next due lead when nothing is in flight)."
 )
-@click.option(
-    "--speed",
-    type=click.FloatRange(min=0, min_open=True, max=1_000_000),
-    default=60.0,
-    show_default=True,
-    help="With --simulate: simulated seconds per real second (the clock also jumps to the "
-    "next due lead when nothing is in flight).",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed of the retry jitter and of the caller-script pick (--simulate).",
-)
-@click.option(
-    "--lease-seconds",
-    type=click.FloatRange(min=1, max=3600),
-    default=30.0,
-    show_default=True,
-    help="Runner and lead leases: another dialer takes over this long after this one dies.",
-)
+@lease_seconds_option
 @click.option(
     "--exit-when-idle",
     is_flag=True,
@@ -300,26 +388,19 @@ def run(
     (here or on another machine) to resume: a second `run` of the same campaign waits and
     takes over if this one dies.
     """
-    from .runner import CampaignRunner, RunnerOptions
+    from .runner import CampaignRunner
 
     deployment = _load(config)
-    options = RunnerOptions(
-        lease_seconds=lease_seconds,
-        tick_seconds=min(0.5, lease_seconds / 6),
-        seed=seed,
-        exit_when_idle=exit_when_idle,
-    )
     runner = CampaignRunner(
         deployment,
         campaign,
         mode="simulated" if simulate else "live",
-        options=options,
+        options=runner_options(lease_seconds, seed, exit_when_idle=exit_when_idle),
         speed=speed,
     )
     runner.check()  # telephony settings or caller scripts, before anything runs
     console, err_console = _consoles()
-    for warning in deployment.warnings:
-        err_console.print(f"[yellow]warning:[/] {_shown(warning)}")
+    _print_warnings(deployment)
     result = asyncio.run(_run_with_progress(runner, err_console))
     from .summary import campaign_summary
 
@@ -336,26 +417,6 @@ async def _run_with_progress(runner: CampaignRunner, console: Console) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import repo
-
-    loop = asyncio.get_running_loop()
-    presses = 0
-
-    def interrupt() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            console.print(
-                f"stopping: no new calls; waiting for {runner.in_flight} call(s) in flight "
-                "(Ctrl-C again to cancel them)"
-            )
-            runner.stop()
-        else:
-            console.print("canceling the calls in flight")
-            runner.abort()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupt)
 
     counts = repo.lead_counts(runner.store, runner.campaign.id)
     total = sum(counts.get(state, 0) for state in _LEAD_STATES)
@@ -385,29 +446,25 @@ async def _run_with_progress(runner: CampaignRunner, console: Console) -> Any:
     with progress:
         task = progress.add_task(_counters(counts), total=total or None, state="starting")
 
+        def show(state: str) -> None:
+            counts = repo.lead_counts(runner.store, runner.campaign.id)
+            final = sum(counts.get(s, 0) for s in ("done", "skipped", "canceled"))
+            progress.update(task, completed=final, description=_counters(counts), state=state)
+
         async def refresh() -> None:
             while True:
-                counts = repo.lead_counts(runner.store, runner.campaign.id)
-                final = sum(counts.get(s, 0) for s in ("done", "skipped", "canceled"))
-                state = runner.campaign.state if runner.holding_lease else "waiting for lease"
-                progress.update(task, completed=final, description=_counters(counts), state=state)
+                show(runner.campaign.state if runner.holding_lease else "waiting for lease")
                 await asyncio.sleep(REFRESH_SECONDS)
 
         refresher = asyncio.create_task(refresh())
-        try:
-            return await runner.run()
-        finally:
-            refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await refresher
-            counts = repo.lead_counts(runner.store, runner.campaign.id)
-            final = sum(counts.get(s, 0) for s in ("done", "skipped", "canceled"))
-            progress.update(
-                task, completed=final, description=_counters(counts), state=runner.campaign.state
-            )
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
+        with stop_on_signals(runner, console):
+            try:
+                return await runner.run()
+            finally:
+                refresher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await refresher
+                show(runner.campaign.state)
 
 
 def _counters(counts: dict[str, int]) -> str:
@@ -468,38 +525,16 @@ def cancel(config: Path, campaign: str, reason: str) -> None:
 def _transition(
     config: Path, campaign: str, state: str, reason: str, *, expect: set[str] | None
 ) -> None:
-    from sqlalchemy import update
-
-    from ..calls import utcnow
-    from ..store.tables import campaign_leads
     from . import repo
-    from .runner import DUE_STATES
+    from .runner import cancel_due_leads
 
     deployment = _load(config)
-    store = deployment.store
-    with store.write() as db:
+    with deployment.store.write() as db:
         current = repo.get_campaign(db, campaign)
         if current.state == state:
             raise repo.CampaignError(f"campaign {current.name!r} is already {state}")
         updated = repo.set_state(db, current.id, state, reason, expect=expect)
-        swept = 0
-        if state == "canceled":
-            swept = db.execute(
-                update(campaign_leads)
-                .where(
-                    campaign_leads.c.campaign_id == current.id,
-                    campaign_leads.c.state.in_(DUE_STATES),
-                )
-                .values(
-                    state="canceled",
-                    state_reason="campaign canceled",
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=utcnow(),
-                )
-            ).rowcount
-            if swept:
-                repo.log_event(db, current.id, "leads_canceled", f"{swept} leads")
+        swept = cancel_due_leads(db, current.id) if state == "canceled" else 0
     console, _ = _consoles()
     extra = f"; {swept} leads canceled" if swept else ""
     console.print(

@@ -14,14 +14,23 @@ flight finish — and a second one cancels the calls in flight.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from .commands_run import _consoles, _load, _shown, campaign_argument, config_argument
+from .commands_run import (
+    _consoles,
+    _load,
+    _print_warnings,
+    _shown,
+    campaign_argument,
+    config_argument,
+    dialing_options,
+    lease_seconds_option,
+    runner_options,
+    stop_on_signals,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -76,26 +85,7 @@ def start(config: Path, campaign: str) -> None:
 
 @click.command()
 @config_argument
-@click.option(
-    "--simulate",
-    is_flag=True,
-    help="Offline: every attempt is a simulated call (caller scripts, offline model) on a "
-    "sped-up clock. Nothing is dialed.",
-)
-@click.option(
-    "--speed",
-    type=click.FloatRange(min=0, min_open=True, max=1_000_000),
-    default=60.0,
-    show_default=True,
-    help="With --simulate: simulated seconds per real second.",
-)
-@click.option(
-    "--seed",
-    type=int,
-    default=0,
-    show_default=True,
-    help="Seed of the retry jitter and of the caller-script pick (--simulate).",
-)
+@dialing_options(speed_help="With --simulate: simulated seconds per real second.")
 @click.option(
     "--poll-seconds",
     type=click.FloatRange(min=0.05, max=3600),
@@ -103,13 +93,7 @@ def start(config: Path, campaign: str) -> None:
     show_default=True,
     help="How often the store is read for campaigns to run.",
 )
-@click.option(
-    "--lease-seconds",
-    type=click.FloatRange(min=1, max=3600),
-    default=30.0,
-    show_default=True,
-    help="Runner and lead leases: another dialer takes over this long after this one dies.",
-)
+@lease_seconds_option
 @click.option("--quiet", is_flag=True, help="Print campaign events only, not every attempt.")
 def serve(
     config: Path,
@@ -129,13 +113,10 @@ def serve(
     needs `[plugins.telephony] outbound_trunk_id` and LIVEKIT_* credentials, and
     `voicekit start` workers to run the calls.
     """
-    from .runner import RunnerOptions
     from .supervisor import CampaignSupervisor
 
     deployment = _load(config)
-    options = RunnerOptions(
-        lease_seconds=lease_seconds, tick_seconds=min(0.5, lease_seconds / 6), seed=seed
-    )
+    options = runner_options(lease_seconds, seed)
     if not simulate:
         from .live import LiveAttempts
 
@@ -147,9 +128,8 @@ def serve(
         speed=speed,
         poll_seconds=poll_seconds,
     )
-    console, err_console = _consoles()
-    for warning in deployment.warnings:
-        err_console.print(f"[yellow]warning:[/] {_shown(warning)}")
+    console, _ = _consoles()
+    _print_warnings(deployment)
     console.print(
         f"serving campaigns of {_shown(str(config))} ({supervisor.mode}; owner "
         f"{_shown(supervisor.owner)}); Ctrl-C stops"
@@ -160,21 +140,6 @@ def serve(
 
 async def _serve(supervisor: CampaignSupervisor, console: Console, *, quiet: bool) -> None:
     """Run the supervisor, printing its events; Ctrl-C / SIGTERM stops, twice aborts."""
-    loop = asyncio.get_running_loop()
-    presses = 0
-
-    def interrupt() -> None:
-        nonlocal presses
-        presses += 1
-        if presses == 1:
-            console.print(
-                f"stopping: no new calls; waiting for {supervisor.in_flight} call(s) in "
-                "flight (Ctrl-C again to cancel them)"
-            )
-            supervisor.stop()
-        else:
-            console.print("canceling the calls in flight")
-            supervisor.abort()
 
     def on_event(event: CampaignEvent) -> None:
         if quiet and event.kind not in CAMPAIGN_EVENTS:
@@ -188,15 +153,8 @@ async def _serve(supervisor: CampaignSupervisor, console: Console, *, quiet: boo
         )
 
     supervisor.on_event(on_event)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, interrupt)
-    try:
+    with stop_on_signals(supervisor, console):
         await supervisor.run()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
 
 
 __all__ = ["CAMPAIGN_EVENTS", "add_commands"]

@@ -16,8 +16,11 @@ the end of a list the last delay repeats; ``[]`` turns retries off for that disp
     voicemail = []
     callback_requested = [1440]            # when the person gave no time
 
-Dispositions are :class:`voicekit_core.calls.Disposition` values. A disposition with no
-delay list and not in ``never_retry`` (e.g. ``declined``, ``nurture``) is final too.
+Dispositions are :class:`voicekit_core.calls.Disposition` values: the built-ins and those
+the deployment declares (``[dispositions]``, a plugin's ``register_dispositions``; an
+unknown name is a ``voicekit check`` error naming the key). A disposition with no delay
+list and not in ``never_retry`` (e.g. ``declined``, ``nurture``, ``ticket_created``) is
+final too.
 
 Carrier capacity errors (SIP 429 and 503, a SIP 403 whose reason names a channel or rate
 limit, a calls-per-second rejection) are not the lead's fault: the lead is requeued

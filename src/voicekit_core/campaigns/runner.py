@@ -714,22 +714,7 @@ class CampaignRunner:
     def _cancel_remaining(self) -> None:
         """Every lead not final and not in flight becomes ``canceled``."""
         with self.store.write() as db:
-            result = db.execute(
-                update(campaign_leads)
-                .where(
-                    campaign_leads.c.campaign_id == self.campaign.id,
-                    campaign_leads.c.state.in_(DUE_STATES),
-                )
-                .values(
-                    state="canceled",
-                    state_reason="campaign canceled",
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=utcnow(),
-                )
-            )
-            if result.rowcount:
-                repo.log_event(db, self.campaign.id, "leads_canceled", f"{result.rowcount} leads")
+            cancel_due_leads(db, self.campaign.id)
 
     # -- leases -----------------------------------------------------------------------------
 
@@ -1592,7 +1577,7 @@ def journaled_outcome(store: Store, call_id: str) -> AttemptOutcome | None:
         return None
     try:
         report = json.loads(row.report_json)
-        disposition = Disposition(report["disposition"])
+        disposition = Disposition.read(report["disposition"])
     except (ValueError, KeyError, TypeError):
         return AttemptOutcome(Disposition.FAILED, "the journaled report is unreadable")
     return _outcome(
@@ -1602,6 +1587,26 @@ def journaled_outcome(store: Store, call_id: str) -> AttemptOutcome | None:
         row.status,
         None,
     )
+
+
+def cancel_due_leads(db: Connection, campaign_id: str) -> int:
+    """In a write transaction: the campaign's leads not final and not in flight
+    (:data:`DUE_STATES`) become ``canceled`` (their leases cleared), logged as one
+    ``leads_canceled`` event; returns how many. Leads in flight are left to finish."""
+    swept = db.execute(
+        update(campaign_leads)
+        .where(campaign_leads.c.campaign_id == campaign_id, campaign_leads.c.state.in_(DUE_STATES))
+        .values(
+            state="canceled",
+            state_reason="campaign canceled",
+            lease_owner=None,
+            lease_expires_at=None,
+            updated_at=utcnow(),
+        )
+    ).rowcount
+    if swept:
+        repo.log_event(db, campaign_id, "leads_canceled", f"{swept} leads")
+    return swept
 
 
 def due_filter(now: datetime) -> Any:
@@ -1628,6 +1633,7 @@ __all__ = [
     "RunnerError",
     "RunnerOptions",
     "callback_time",
+    "cancel_due_leads",
     "journaled_outcome",
     "outcome_of_report",
     "room_name",

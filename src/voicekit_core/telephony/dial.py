@@ -28,7 +28,7 @@ from .credentials import LiveKitCredentials, bounded, livekit_api, resolve_crede
 from .dispositions import describe_sip_error, disposition_for_sip_status
 from .errors import TelephonyConfigError
 from .metadata import JobMetadata
-from .settings import TelephonySettings, telephony_settings
+from .settings import TelephonySettings, deployment_name, telephony_settings
 
 if TYPE_CHECKING:
     from ..deployment import Deployment
@@ -115,6 +115,7 @@ async def _place_call(
         lead=lead_as_context(call.lead) if call.lead else None,
         campaign_id=(call.data.get("campaign") or {}).get("id"),
         attempt_id=(call.data.get("campaign") or {}).get("attempt_id"),
+        deployment=deployment_name(config),
     ).to_json()
     assert call.room_name is not None and call.participant_identity is not None
     async with livekit_api(creds) as lk:

@@ -7,7 +7,7 @@ Setup makes (or finds) two things, by name, so running it twice changes nothing:
   ``SIP/CreateSIPInboundTrunk``);
 * an *individual* dispatch rule (one room per caller, prefix ``room_prefix``, default
   ``call-``) on that trunk whose room configuration dispatches ``[agent].name`` with
-  ``{"direction": "inbound"}`` metadata (``SIP/ListSIPDispatchRule``,
+  ``{"direction": "inbound", "deployment": <name>}`` metadata (``SIP/ListSIPDispatchRule``,
   ``SIP/CreateSIPDispatchRule``).
 
 An existing trunk whose numbers differ from the config is reused and reported, not changed.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .credentials import LiveKitCredentials, bounded, livekit_api
 from .errors import TelephonyConfigError
-from .settings import TelephonySettings
+from .settings import TelephonySettings, deployment_name
 
 if TYPE_CHECKING:
     from ..config import DeploymentConfig
@@ -117,7 +117,10 @@ def _rule_info(
         room_config=api.RoomConfiguration(
             agents=[
                 api.RoomAgentDispatch(
-                    agent_name=config.agent.name, metadata=json.dumps({"direction": "inbound"})
+                    agent_name=config.agent.name,
+                    metadata=json.dumps(
+                        {"direction": "inbound", "deployment": deployment_name(config)}
+                    ),
                 )
             ]
         ),

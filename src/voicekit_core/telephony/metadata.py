@@ -4,10 +4,13 @@ JSON object::
 
     {"phone": "+14155550123", "call_id": "20261122T194012-3fa9c1",
      "direction": "outbound", "lead": {"name": "Ada Lovelace", ...},
-     "campaign_id": "c3f9a1b2", "attempt_id": "417"}
+     "campaign_id": "c3f9a1b2", "attempt_id": "417", "deployment": "tdx_sdr"}
 
 ``campaign_id`` / ``attempt_id`` are present only for calls a campaign dialed (the
-attempt's ``call_id`` is its room name, ``vk-<campaign>-<lead>-<n>``).
+attempt's ``call_id`` is its room name, ``vk-<campaign>-<lead>-<n>``). ``deployment``
+names the deployment that should answer, for a worker serving several
+(:mod:`voicekit_core.routing`); ``voicekit dial``, campaigns, ``voicekit sip
+setup-inbound``'s dispatch rule, ``voicekit token`` and the web widget set it.
 
 The worker reads it with :func:`parse_job_metadata` to rebuild the call.
 """
@@ -36,6 +39,10 @@ class JobMetadata(BaseModel):
     """Set when a campaign dialed the call: the worker links its report to the attempt."""
     attempt_id: str | None = None
     """The campaign attempt's id (with ``campaign_id``)."""
+    deployment: str | None = None
+    """The name of the deployment that should take the call
+    (:func:`~voicekit_core.telephony.settings.deployment_name`); None: route by the
+    dialed number."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """Anything else the dialer wants the worker to have."""
 

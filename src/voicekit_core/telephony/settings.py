@@ -12,6 +12,12 @@ they are used, not when the deployment loads::
     ring_timeout_seconds = 30
     amd = true                          # answering-machine detection on outbound calls
     voicemail_message = "Hi {lead.first_name}, ..."
+    deployment_name = "maple"           # how job metadata names this deployment
+    catch_all = false                   # answer numbers no served deployment owns
+    not_in_service_message = "Sorry, ..."
+
+The last three matter when one worker serves several deployments
+(``voicekit start A B``, :mod:`voicekit_core.routing`).
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from ..leads import to_e164
 
 if TYPE_CHECKING:
     from ..config import DeploymentConfig
+
+
+NOT_IN_SERVICE_MESSAGE = "Sorry, the number you have called is not in service. Goodbye."
 
 
 class TelephonySettings(BaseModel):
@@ -47,6 +56,22 @@ class TelephonySettings(BaseModel):
     )
     voicemail_message: str | dict[str, str] = ""
     hangup_on_end: bool = Field(default=True, description="delete the room when a live call ends")
+    deployment_name: str = Field(
+        default="",
+        max_length=64,
+        pattern=r"^$|^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="the name job metadata routes by; default: the deployment folder's name",
+    )
+    catch_all: bool = Field(
+        default=False,
+        description="in a worker serving several deployments, answer calls to numbers "
+        "no served deployment owns",
+    )
+    not_in_service_message: str | dict[str, str] = Field(
+        default=NOT_IN_SERVICE_MESSAGE,
+        description="said (text or {lang = text}) before hanging up on a call no served "
+        "deployment owns; the worker's first deployment's is used",
+    )
 
     @field_validator("numbers")
     @classmethod
@@ -63,6 +88,12 @@ class TelephonySettings(BaseModel):
 
     def rule_name(self, config: DeploymentConfig) -> str:
         return self.dispatch_rule_name or f"{config.agent.name} dispatch"
+
+
+def deployment_name(config: DeploymentConfig) -> str:
+    """The name job metadata gives ``config``'s deployment (``"deployment"``):
+    ``[plugins.telephony].deployment_name``, else the name of the folder holding the file."""
+    return telephony_settings(config).deployment_name or config.base_dir.name
 
 
 def telephony_settings(config: DeploymentConfig) -> TelephonySettings:

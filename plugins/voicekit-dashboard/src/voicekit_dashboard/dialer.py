@@ -25,13 +25,13 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from voicekit_core.calls import utcnow
 from voicekit_core.campaigns import repo
-from voicekit_core.store.tables import campaign_leads, campaigns
+from voicekit_core.store.tables import campaigns
 
 if TYPE_CHECKING:
     from voicekit_core.campaigns.supervisor import CampaignSupervisor
@@ -212,6 +212,8 @@ def apply_action(store: Store, campaign_id: str, name: str, user: str) -> Action
     campaign's state does not allow it, and
     :class:`~voicekit_core.campaigns.repo.CampaignError` for an unknown campaign.
     """
+    from voicekit_core.campaigns.runner import cancel_due_leads
+
     by = f"{user} (dashboard)"
     if name == "redial":
         return _redial(store, campaign_id, by)
@@ -226,31 +228,11 @@ def apply_action(store: Store, campaign_id: str, name: str, user: str) -> Action
             )
         reason = f"{action.verb} by {by}"
         updated = repo.set_state(db, current.id, action.target, reason)
-        swept = _cancel_waiting_leads(db, current.id) if name == "cancel" else 0
+        swept = cancel_due_leads(db, current.id) if name == "cancel" else 0
     message = f"{action.verb}: {current.state} -> {updated.state}"
     if swept:
         message += f"; {swept} lead(s) canceled"
     return ActionResult(updated, message)
-
-
-def _cancel_waiting_leads(db: Any, campaign_id: str) -> int:
-    """Cancel the leads not final and not in flight (as ``voicekit campaign cancel``)."""
-    from voicekit_core.campaigns.runner import DUE_STATES
-
-    swept = db.execute(
-        update(campaign_leads)
-        .where(campaign_leads.c.campaign_id == campaign_id, campaign_leads.c.state.in_(DUE_STATES))
-        .values(
-            state="canceled",
-            state_reason="campaign canceled",
-            lease_owner=None,
-            lease_expires_at=None,
-            updated_at=utcnow(),
-        )
-    ).rowcount
-    if swept:
-        repo.log_event(db, campaign_id, "leads_canceled", f"{swept} leads")
-    return swept
 
 
 def _redial(store: Store, campaign_id: str, by: str) -> ActionResult:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from voicekit_core.calls import CallReport, utcnow
 from voicekit_core.masking import display_phone, display_text
@@ -124,17 +124,58 @@ def _facts(report_json: str) -> _ReportFacts:
         data = json.loads(report_json)
     except ValueError:
         return _ReportFacts("", "", False, True)
-    lead = data.get("lead") or {}
+    lead_name, company = _who(data.get("lead") or {})
     return _ReportFacts(
-        lead_name=_name(lead),
-        company=str(lead.get("company") or ""),
+        lead_name=lead_name,
+        company=company,
         test_call=TEST_CALL_KEY in (data.get("data") or {}),
         spoke=bool(data.get("transcript")),
     )
 
 
-def _name(lead: dict[str, Any]) -> str:
-    return " ".join(str(lead.get(k) or "") for k in ("first_name", "last_name")).strip()
+def _loaded(text: str) -> dict[str, Any]:
+    """A JSON object from the store; ``{}`` when the text is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {}
+
+
+def _who(lead: dict[str, Any]) -> tuple[str, str]:
+    """The lead's name and company, as the pages show them."""
+    name = " ".join(str(lead.get(k) or "") for k in ("first_name", "last_name")).strip()
+    return name, str(lead.get("company") or "")
+
+
+def _calls_with_campaign(*columns: Any) -> Select[Any]:
+    """A call's id, phone, start and ``columns``, with its campaign's id and name (None
+    for a call outside any campaign)."""
+    return select(
+        calls.c.call_id,
+        calls.c.phone,
+        calls.c.started_at,
+        *columns,
+        campaigns.c.id.label("campaign_id"),
+        campaigns.c.name.label("campaign_name"),
+    ).select_from(calls.outerjoin(campaigns, campaigns.c.id == calls.c.campaign_id))
+
+
+def _attempts_with_lead(*columns: Any) -> Select[Any]:
+    """An attempt's call id, phone, start and ``columns``, with its lead's ``lead_json``
+    and its campaign's id and name."""
+    return select(
+        attempts.c.call_id,
+        attempts.c.phone,
+        attempts.c.started_at,
+        *columns,
+        campaign_leads.c.lead_json,
+        campaigns.c.id.label("campaign_id"),
+        campaigns.c.name.label("campaign_name"),
+    ).select_from(
+        attempts.join(campaign_leads, campaign_leads.c.id == attempts.c.lead_id).join(
+            campaigns, campaigns.c.id == attempts.c.campaign_id
+        )
+    )
 
 
 class LiveBoard:
@@ -155,16 +196,9 @@ class LiveBoard:
         now = utcnow()
         with self.store.read() as db:
             call_rows = db.execute(
-                select(
-                    calls.c.call_id,
-                    calls.c.phone,
-                    calls.c.started_at,
-                    calls.c.updated_at,
-                    campaigns.c.id.label("campaign_id"),
-                    campaigns.c.name.label("campaign_name"),
+                _calls_with_campaign(calls.c.updated_at).where(
+                    calls.c.status == "in_progress", calls.c.lease_expires_at > now
                 )
-                .select_from(calls.outerjoin(campaigns, campaigns.c.id == calls.c.campaign_id))
-                .where(calls.c.status == "in_progress", calls.c.lease_expires_at > now)
             ).all()
             changed = [
                 row.call_id
@@ -179,21 +213,7 @@ class LiveBoard:
                 ):
                     self._reports[row.call_id] = (row.updated_at, _facts(row.report_json))
             attempt_rows = db.execute(
-                select(
-                    attempts.c.call_id,
-                    attempts.c.phone,
-                    attempts.c.started_at,
-                    campaign_leads.c.state,
-                    campaign_leads.c.lead_json,
-                    campaigns.c.id.label("campaign_id"),
-                    campaigns.c.name.label("campaign_name"),
-                )
-                .select_from(
-                    attempts.join(campaign_leads, campaign_leads.c.id == attempts.c.lead_id).join(
-                        campaigns, campaigns.c.id == attempts.c.campaign_id
-                    )
-                )
-                .where(
+                _attempts_with_lead(campaign_leads.c.state).where(
                     attempts.c.ended_at.is_(None),
                     campaign_leads.c.state.in_(_IN_FLIGHT_LEADS),
                     campaign_leads.c.lease_expires_at > now,
@@ -202,16 +222,12 @@ class LiveBoard:
         live: dict[str, LiveCall] = {}
         for row in call_rows:
             facts = self._reports[row.call_id][1]
-            live[row.call_id] = LiveCall(
-                call_id=row.call_id,
-                state="in_call",
-                lead_name=facts.lead_name,
-                company=facts.company,
-                phone=display_phone(row.phone),
-                campaign_id=row.campaign_id,
-                campaign_name=row.campaign_name,
-                started_at=row.started_at,
-                elapsed_seconds=_elapsed(row.started_at, now),
+            live[row.call_id] = _live_call(
+                row,
+                "in_call",
+                (facts.lead_name, facts.company),
+                row.started_at,
+                now,
                 test_call=facts.test_call,
             )
         for row in attempt_rows:
@@ -220,17 +236,8 @@ class LiveBoard:
             if call is None:
                 # the attempt's clock is the campaign's (sped up in simulations): never ahead
                 started = min(row.started_at, now)
-                live[row.call_id] = LiveCall(
-                    call_id=row.call_id,
-                    state="in_call" if row.state == "in_call" else "dialing",
-                    lead_name=name,
-                    company=company,
-                    phone=display_phone(row.phone),
-                    campaign_id=row.campaign_id,
-                    campaign_name=row.campaign_name,
-                    started_at=started,
-                    elapsed_seconds=_elapsed(started, now),
-                )
+                state = "in_call" if row.state == "in_call" else "dialing"
+                live[row.call_id] = _live_call(row, state, (name, company), started, now)
                 continue
             spoke = self._reports[row.call_id][1].spoke
             if row.state == "dialing" and not spoke:
@@ -248,17 +255,35 @@ class LiveBoard:
     def _lead(self, call_id: str, lead_json: str) -> tuple[str, str]:
         cached = self._leads.get(call_id)
         if cached is None:
-            try:
-                lead = json.loads(lead_json)
-            except ValueError:
-                lead = {}
-            cached = (_name(lead), str(lead.get("company") or ""))
+            cached = _who(_loaded(lead_json))
             self._leads[call_id] = cached
         return cached
 
 
-def _elapsed(started: datetime, now: datetime) -> float:
-    return round(max((now - started).total_seconds(), 0.0), 1)
+def _live_call(
+    row: Any,
+    state: LiveState,
+    who: tuple[str, str],
+    started: datetime,
+    now: datetime,
+    *,
+    test_call: bool = False,
+) -> LiveCall:
+    """A call in flight from a call row or an attempt row (both have the call's id, phone
+    and campaign); ``who``: the lead's name and company."""
+    lead_name, company = who
+    return LiveCall(
+        call_id=row.call_id,
+        state=state,
+        lead_name=lead_name,
+        company=company,
+        phone=display_phone(row.phone),
+        campaign_id=row.campaign_id,
+        campaign_name=row.campaign_name,
+        started_at=started,
+        elapsed_seconds=round(max((now - started).total_seconds(), 0.0), 1),
+        test_call=test_call,
+    )
 
 
 # -- one call: its conversation as it is written ------------------------------------------
@@ -269,71 +294,46 @@ def call_summary(store: Store, call_id: str) -> CallSummary | None:
     dialed has no row yet); None when neither exists."""
     with store.read() as db:
         row = db.execute(
-            select(
-                calls.c.call_id,
-                calls.c.status,
-                calls.c.phone,
-                calls.c.started_at,
-                calls.c.report_json,
-                campaigns.c.id.label("campaign_id"),
-                campaigns.c.name.label("campaign_name"),
+            _calls_with_campaign(calls.c.status, calls.c.report_json).where(
+                calls.c.call_id == call_id
             )
-            .select_from(calls.outerjoin(campaigns, campaigns.c.id == calls.c.campaign_id))
-            .where(calls.c.call_id == call_id)
         ).first()
         attempt = None
         if row is None:
             attempt = db.execute(
-                select(
-                    attempts.c.call_id,
-                    attempts.c.phone,
-                    attempts.c.started_at,
-                    campaign_leads.c.lead_json,
-                    campaigns.c.id.label("campaign_id"),
-                    campaigns.c.name.label("campaign_name"),
-                )
-                .select_from(
-                    attempts.join(campaign_leads, campaign_leads.c.id == attempts.c.lead_id).join(
-                        campaigns, campaigns.c.id == attempts.c.campaign_id
-                    )
-                )
+                _attempts_with_lead()
                 .where(attempts.c.call_id == call_id)
                 .order_by(attempts.c.id.desc())
             ).first()
     if row is not None:
-        try:
-            report = json.loads(row.report_json)
-        except ValueError:
-            report = {}
-        lead = report.get("lead") or {}
-        return CallSummary(
-            call_id=row.call_id,
-            status=row.status,
-            phone=display_phone(row.phone),
-            lead_name=_name(lead),
-            company=str(lead.get("company") or ""),
-            campaign_id=row.campaign_id,
-            campaign_name=row.campaign_name,
-            started_at=row.started_at,
+        report = _loaded(row.report_json)
+        return _summary(
+            row,
+            row.status,
+            report.get("lead") or {},
             test_call=TEST_CALL_KEY in (report.get("data") or {}),
             models=report.get("models") or {},
         )
     if attempt is not None:
-        try:
-            lead = json.loads(attempt.lead_json)
-        except ValueError:
-            lead = {}
-        return CallSummary(
-            call_id=attempt.call_id,
-            status="dialing",
-            phone=display_phone(attempt.phone),
-            lead_name=_name(lead),
-            company=str(lead.get("company") or ""),
-            campaign_id=attempt.campaign_id,
-            campaign_name=attempt.campaign_name,
-            started_at=attempt.started_at,
-        )
+        return _summary(attempt, "dialing", _loaded(attempt.lead_json))
     return None
+
+
+def _summary(row: Any, status: str, lead: dict[str, Any], **more: Any) -> CallSummary:
+    """The summary of a call row or an attempt row (both have the call's id, phone,
+    start and campaign)."""
+    lead_name, company = _who(lead)
+    return CallSummary(
+        call_id=row.call_id,
+        status=status,
+        phone=display_phone(row.phone),
+        lead_name=lead_name,
+        company=company,
+        campaign_id=row.campaign_id,
+        campaign_name=row.campaign_name,
+        started_at=row.started_at,
+        **more,
+    )
 
 
 @dataclass

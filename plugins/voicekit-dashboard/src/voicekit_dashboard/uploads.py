@@ -5,16 +5,23 @@ A request whose ``Content-Length`` already says it is too big is refused (413) b
 anything is read; otherwise the body is counted as it streams in and refused as soon as it
 passes the limit. Files are spooled by Starlette (in memory up to 1 MB, then a temporary
 file), so a slow or endless upload never grows this process.
+
+Routes read an upload with :func:`dashboard_upload` (the per-IP upload rate and
+``upload_max_bytes`` of the settings) and document its form with :func:`upload_form`.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
+
+if TYPE_CHECKING:
+    from .web import DashboardState
 
 #: Room for the form's other fields and the multipart boundaries and headers, in bytes.
 FORM_OVERHEAD = 64 * 1024
@@ -30,6 +37,30 @@ class Upload:
     filename: str
     data: bytes
     fields: dict[str, str]
+
+
+def upload_form(file_help: str = "", **fields: str) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that reads an upload: a multipart form with a
+    required ``file`` (described by ``file_help``) and optional text ``fields``, given as
+    ``name="description"``."""
+    file: dict[str, Any] = {"type": "string", "format": "binary"}
+    if file_help:
+        file["description"] = file_help
+    properties = {
+        "file": file,
+        **{name: {"type": "string", "description": text} for name, text in fields.items()},
+    }
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    }
+
+
+async def dashboard_upload(request: Request, dash: DashboardState) -> Upload:
+    """The request's upload within the dashboard's limits: one hit on the per-IP
+    ``upload`` rate (429 over it), then :func:`read_upload` up to ``upload_max_bytes``."""
+    dash.limits.hit("upload", request)
+    return await read_upload(request, max_bytes=dash.settings.upload_max_bytes)
 
 
 def too_large(what: str, limit: int) -> HTTPException:

@@ -198,6 +198,11 @@ def page(request: Request, template: str, active: str = "", status_code: int = 2
     )
 
 
+def is_htmx(request: Request) -> bool:
+    """True for a request htmx sent (it answers with a fragment, not a whole page)."""
+    return request.headers.get("hx-request") == "true"
+
+
 def wants_html(request: Request) -> bool:
     """True for page requests: not under ``/api/`` and not asking for JSON."""
     accept = request.headers.get("accept", "")

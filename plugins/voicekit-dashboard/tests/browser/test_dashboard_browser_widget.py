@@ -127,15 +127,16 @@ def _serve(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
     return server
 
 
-class RefusingLiveKit(BaseHTTPRequestHandler):
-    """Every request (the signal WebSocket, then livekit-client's ``/rtc/validate``)
-    answers as livekit-server does for a key it does not know."""
+class _Quiet(BaseHTTPRequestHandler):
+    """A handler that logs nothing and answers with :meth:`reply`."""
 
-    def do_GET(self):
-        body = b"invalid API key"
-        self.send_response(401)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Access-Control-Allow-Origin", "*")
+    def reply(
+        self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -144,18 +145,18 @@ class RefusingLiveKit(BaseHTTPRequestHandler):
         pass
 
 
-def _page_handler(pages: dict[str, str]) -> type[BaseHTTPRequestHandler]:
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = pages.get(self.path, "").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+class RefusingLiveKit(_Quiet):
+    """Every request (the signal WebSocket, then livekit-client's ``/rtc/validate``)
+    answers as livekit-server does for a key it does not know."""
 
-        def log_message(self, *args):
-            pass
+    def do_GET(self):
+        self.reply(401, "text/plain", b"invalid API key", {"Access-Control-Allow-Origin": "*"})
+
+
+def _page_handler(pages: dict[str, str]) -> type[BaseHTTPRequestHandler]:
+    class Page(_Quiet):
+        def do_GET(self):
+            self.reply(200, "text/html; charset=utf-8", pages.get(self.path, "").encode())
 
     return Page
 

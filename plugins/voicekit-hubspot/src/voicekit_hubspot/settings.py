@@ -106,7 +106,7 @@ class HubSpotSettings(BaseModel):
 
 
 def _check_dispositions(names: object) -> None:
-    unknown = sorted(set(names) - _DISPOSITIONS)  # type: ignore[arg-type]
+    unknown = sorted(n for n in set(names) if not Disposition.is_known(n))  # type: ignore[arg-type]
     if unknown:
         raise ValueError(
             f"unknown disposition(s) {', '.join(unknown)}; known: {', '.join(sorted(_DISPOSITIONS))}"

@@ -111,7 +111,7 @@ class SalesforceSettings(BaseModel):
     @field_validator("lead_statuses")
     @classmethod
     def _keys_are_dispositions(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - _DISPOSITIONS)
+        unknown = sorted(n for n in set(value) if not Disposition.is_known(n))
         if unknown:
             raise ValueError(
                 f"unknown disposition(s) {', '.join(unknown)}; "

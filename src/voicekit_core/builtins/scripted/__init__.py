@@ -9,8 +9,15 @@ one. The modules, one job each:
   qualify, offer slots and book, transfer or take a message, close on "not interested"
   or a wrong number;
 * :mod:`.callbacks` - "call me back tomorrow afternoon": the ``schedule_callback`` flow;
+* :mod:`.intake` - :class:`IntakePolicy`, the inbound receptionist (``[flow] kind =
+  "intake"``): answer from the knowledge base, collect the record's fields, read back,
+  record, escalate emergencies; :mod:`.intake_state` reads where such a call stands,
+  :mod:`.intake_schema` joins ``[flow].questions`` with the record schema and
+  :mod:`.answers` picks the sentence of a lookup result to say;
 * :mod:`.parsing` - what callers say, read into values (intents, budget, authority,
-  timeline, the slot picked);
+  timeline, the slot picked); :mod:`.fields` and :mod:`.contact` - the same for intake
+  fields (yes/no, enum synonyms, questions, language; names, phone numbers, addresses,
+  units);
 * :mod:`.conversation` - reading the chat context (turns, answers, offers);
 * :mod:`.phrases` - what the model says, in English and Spanish.
 """
@@ -23,6 +30,8 @@ from voicekit_core import hookimpl
 from voicekit_core.providers import Provider
 
 from .callbacks import CALLBACK_TOOL, detect_callback
+from .intake import IntakePolicy
+from .intake_schema import intake_problems
 from .parsing import (
     DNC_PATTERNS,
     INTENTS,
@@ -33,7 +42,7 @@ from .parsing import (
     parse_timeline_months,
     qualification_arguments,
 )
-from .phrases import PHRASES
+from .phrases import INTAKE_PHRASES, PHRASES
 from .sdr import CallFlowPolicy
 
 if TYPE_CHECKING:
@@ -58,21 +67,28 @@ def register_providers(register):
 
 
 def create_flow_llm(ref: ModelRef, call: CallContext) -> llm.LLM:
-    """The ``scripted`` LLM for ``call``: a ScriptedLLM running a :class:`CallFlowPolicy`."""
+    """The ``scripted`` LLM for ``call``: a ScriptedLLM running the deployment's flow
+    (:class:`CallFlowPolicy` for ``[flow] kind = "sdr"``, :class:`IntakePolicy` for
+    ``"intake"``)."""
     from voicekit_core.scripted_llm import ScriptedLLM
 
+    if call.config.flow.kind == "intake":
+        return ScriptedLLM(IntakePolicy.for_call(call), model=ref.model or "intake-flow")
     return ScriptedLLM(CallFlowPolicy.for_call(call), model=ref.model or "call-flow")
 
 
 __all__ = [
     "CALLBACK_TOOL",
     "DNC_PATTERNS",
+    "INTAKE_PHRASES",
     "INTENTS",
     "PHRASES",
     "CallFlowPolicy",
+    "IntakePolicy",
     "create_flow_llm",
     "detect_callback",
     "detect_intent",
+    "intake_problems",
     "match_slot",
     "parse_authority",
     "parse_budget_usd",

@@ -8,6 +8,7 @@ ends at 24:00 UTC that day (inclusive of the whole day). A full ISO 8601 time
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -84,24 +85,25 @@ def date_range(since: str = "", until: str = "") -> DateRange:
     return DateRange(start, end)
 
 
-def disposition(value: str) -> str | None:
-    """A disposition filter (``meeting_booked``...), or None for no filter."""
+def _one_of(field: str, value: str, allowed: Sequence[str]) -> str | None:
+    """``value`` stripped when it is one of ``allowed``; None when empty (no filter)."""
     value = (value or "").strip()
     if not value:
         return None
-    if value not in DISPOSITIONS:
-        raise FilterError("disposition", value, f"is not one of {', '.join(DISPOSITIONS)}")
+    if value not in allowed:
+        raise FilterError(field, value, f"is not one of {', '.join(allowed)}")
     return value
+
+
+def disposition(value: str, known: Sequence[str] = DISPOSITIONS) -> str | None:
+    """A disposition filter (``meeting_booked``...), or None for no filter. ``known``: the
+    deployment's outcomes (``deployment.dispositions.names()``), default the built-ins."""
+    return _one_of("disposition", value, known)
 
 
 def call_status(value: str) -> str | None:
     """A call status filter (``in_progress``, ``finished``, ``interrupted``) or None."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if value not in CALL_STATUSES:
-        raise FilterError("status", value, f"is not one of {', '.join(CALL_STATUSES)}")
-    return value
+    return _one_of("status", value, CALL_STATUSES)
 
 
 def campaign_id(db: Connection, value: str) -> str | None:

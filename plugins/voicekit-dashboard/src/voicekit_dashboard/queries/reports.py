@@ -40,7 +40,7 @@ from sqlalchemy import case, func, or_, select
 
 from voicekit_core.calls import Disposition
 from voicekit_core.campaigns.export import safe_cell
-from voicekit_core.campaigns.summary import NOT_CONNECTED, QUALIFIED
+from voicekit_core.campaigns.summary import NOT_CONNECTED, QUALIFIED, CampaignSummary
 from voicekit_core.store import Store
 from voicekit_core.store.tables import attempts, calls, campaigns
 
@@ -49,6 +49,10 @@ from .jsonsql import json_node, json_number, json_text, loaded
 
 LATENCY_KEYS = ("e2e_latency", "llm_ttft", "tts_ttfb", "end_of_turn_delay", "transcription_delay")
 _VETOED = Disposition.VETOED.value
+# the figures' counts, rates and costs, in the order of the JSON and the CSV
+_COUNTS = ("attempts", "open_attempts", "dialed", "connected", "voicemail", "qualified", "booked")
+_RATES = ("pickup_rate", "voicemail_rate", "qualified_rate", "booking_rate")
+_COSTS = ("total_cost_usd", "cost_per_call_usd", "cost_per_dial_usd")
 
 
 @dataclass
@@ -70,31 +74,17 @@ class Figures:
     dispositions: dict[str, int] = field(default_factory=dict)
     turns: dict[str, list[float]] = field(default_factory=dict, repr=False)
 
-    @property
-    def pickup_rate(self) -> float:
-        return self.connected / self.dialed if self.dialed else 0.0
-
-    @property
-    def voicemail_rate(self) -> float:
-        return self.voicemail / self.dialed if self.dialed else 0.0
-
-    @property
-    def qualified_rate(self) -> float:
-        """Qualified / connected."""
-        return self.qualified / self.connected if self.connected else 0.0
-
-    @property
-    def booking_rate(self) -> float:
-        """Booked / dialed."""
-        return self.booked / self.dialed if self.dialed else 0.0
+    # the rates of `voicekit campaign status`, over the same-named counts: the summary's
+    # own properties, so both always divide the same way (qualified_rate is its conversion)
+    pickup_rate = CampaignSummary.pickup_rate
+    voicemail_rate = CampaignSummary.voicemail_rate
+    qualified_rate = CampaignSummary.conversion
+    booking_rate = CampaignSummary.booking_rate
+    cost_per_dial_usd = CampaignSummary.cost_per_dial_usd
 
     @property
     def cost_per_call_usd(self) -> float:
         return self.total_cost_usd / self.calls if self.calls else 0.0
-
-    @property
-    def cost_per_dial_usd(self) -> float:
-        return self.total_cost_usd / self.dialed if self.dialed else 0.0
 
     @property
     def median_latency(self) -> dict[str, float | None]:
@@ -106,17 +96,7 @@ class Figures:
 
     def add(self, other: Figures) -> None:
         """Add ``other``'s counts, cost and turns to these (for the all-campaigns total)."""
-        for name in (
-            "attempts",
-            "open_attempts",
-            "dialed",
-            "connected",
-            "voicemail",
-            "qualified",
-            "booked",
-            "calls",
-            "total_cost_usd",
-        ):
+        for name in (*_COUNTS, "calls", "total_cost_usd"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for key, count in other.dispositions.items():
             self.dispositions[key] = self.dispositions.get(key, 0) + count
@@ -128,21 +108,10 @@ class Figures:
         return {
             "campaign_id": self.campaign_id,
             "campaign_name": self.campaign_name,
-            "attempts": self.attempts,
-            "open_attempts": self.open_attempts,
-            "dialed": self.dialed,
-            "connected": self.connected,
-            "voicemail": self.voicemail,
-            "qualified": self.qualified,
-            "booked": self.booked,
-            "pickup_rate": round(self.pickup_rate, 4),
-            "voicemail_rate": round(self.voicemail_rate, 4),
-            "qualified_rate": round(self.qualified_rate, 4),
-            "booking_rate": round(self.booking_rate, 4),
+            **{name: getattr(self, name) for name in _COUNTS},
+            **{name: round(getattr(self, name), 4) for name in _RATES},
             "calls": self.calls,
-            "total_cost_usd": round(self.total_cost_usd, 6),
-            "cost_per_call_usd": round(self.cost_per_call_usd, 6),
-            "cost_per_dial_usd": round(self.cost_per_dial_usd, 6),
+            **{name: round(getattr(self, name), 6) for name in _COSTS},
             "median_latency_seconds": self.median_latency,
             "dispositions": dict(sorted(self.dispositions.items(), key=lambda kv: -kv[1])),
         }
@@ -287,21 +256,10 @@ CSV_COLUMNS = (
     "campaign_id",
     "since",
     "until",
-    "attempts",
-    "open_attempts",
-    "dialed",
-    "connected",
-    "voicemail",
-    "qualified",
-    "booked",
-    "pickup_rate",
-    "voicemail_rate",
-    "qualified_rate",
-    "booking_rate",
+    *_COUNTS,
+    *_RATES,
     "calls",
-    "total_cost_usd",
-    "cost_per_call_usd",
-    "cost_per_dial_usd",
+    *_COSTS,
     *(f"median_{key}_ms" for key in LATENCY_KEYS),
     *(f"disposition_{d.value}" for d in Disposition),
 )

@@ -140,6 +140,7 @@ class CallDetail(BaseModel):
     disposition_reason: str
     timeline: list[TimelineItem]
     qualification: dict[str, Any] | None
+    extracted: dict[str, Any] | None = None  # the [extraction] record (record_details)
     data: dict[str, Any]
     models: dict[str, Any]
     latency_seconds: dict[str, float]
@@ -268,6 +269,7 @@ def call_detail(record: CallRecord) -> CallDetail:
         disposition_reason=shown(report.disposition_reason) if report else "",
         timeline=_timeline(record),
         qualification=shown(report.qualification) if report else None,
+        extracted=shown(getattr(report, "extracted", None)) if report else None,
         data=shown(report.data) if report else {},
         models=shown(report.models) if report else {},
         latency_seconds=_latency(metrics),
@@ -302,7 +304,7 @@ def _filters(
         raise HTTPException(status_code=404, detail=str(exc)) from None
     return CallFilters(
         campaign_id=campaign_id,
-        disposition=filters.disposition(disposition),
+        disposition=filters.disposition(disposition, dash.deployment.dispositions.names()),
         status=filters.call_status(status),
         dates=filters.date_range(since, until),
         q=q.strip(),
@@ -378,7 +380,7 @@ def calls_page(
         "values": values,
         "page_url": lambda n: "/calls?" + urlencode({**_set(values), "page": n}),
         "campaigns": campaigns,
-        "dispositions": filters.DISPOSITIONS,
+        "dispositions": dash.deployment.dispositions.names(),
         "statuses": CALL_STATUSES,
         "per_page": PAGE_SIZE,
     }

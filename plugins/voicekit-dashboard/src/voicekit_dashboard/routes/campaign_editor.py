@@ -52,7 +52,7 @@ from ..campaign_views import (
     import_summary,
     lead_progress,
 )
-from ..web import Dash, DashboardState, page
+from ..web import Dash, DashboardState, is_htmx, page
 
 router = APIRouter()
 TAGS: list[str] = ["campaigns"]
@@ -108,10 +108,6 @@ class PreviewResult(BaseModel):
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def user_of(request: Request) -> str:

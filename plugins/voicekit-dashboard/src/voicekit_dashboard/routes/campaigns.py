@@ -42,9 +42,9 @@ from ..campaign_views import (
     campaign_rows,
     lead_progress,
 )
-from ..web import Dash, DashboardState, page
+from ..web import Dash, DashboardState, is_htmx, page
 from . import campaign_editor
-from .campaign_editor import EDITABLE_STATES, TAGS, found, is_htmx, user_of
+from .campaign_editor import EDITABLE_STATES, TAGS, found, user_of
 
 router = APIRouter()
 router.include_router(campaign_editor.router)  # first: /campaigns/new before /campaigns/{id}

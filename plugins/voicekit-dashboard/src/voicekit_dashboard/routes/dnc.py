@@ -44,8 +44,8 @@ from voicekit_core.masking import display_phone, display_text
 from voicekit_core.phones import InvalidPhone, PhonePolicy
 from voicekit_core.store.tables import dnc
 
-from ..uploads import read_upload
-from ..web import Dash, DashboardState, page
+from ..uploads import dashboard_upload, upload_form
+from ..web import Dash, DashboardState, is_htmx, page
 
 router = APIRouter()
 
@@ -56,31 +56,11 @@ MAX_IMPORT_PROBLEMS = 50
 #: The ``scope`` that lists every entry.
 ALL = "all"
 
-_MULTIPART_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "CSV with a 'phone' column (and 'reason'), or "
-                            "text with one number per line ('#' starts the reason)",
-                        },
-                        "campaign": {
-                            "type": "string",
-                            "description": "campaign name or id; empty: the global list",
-                        },
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_FORM = upload_form(
+    "CSV with a 'phone' column (and 'reason'), or text with one number per line "
+    "('#' starts the reason)",
+    campaign="campaign name or id; empty: the global list",
+)
 
 
 class DncEntryOut(BaseModel):
@@ -292,15 +272,10 @@ def _import(dash: DashboardState, filename: str, data: bytes, campaign: str | No
 
 
 async def _upload(request: Request, dash: DashboardState) -> DncImportOut:
-    dash.limits.hit("upload", request)
-    upload = await read_upload(request, max_bytes=dash.settings.upload_max_bytes)
+    upload = await dashboard_upload(request, dash)
     return await run_in_threadpool(
         _import, dash, upload.filename, upload.data, upload.fields.get("campaign")
     )
-
-
-def _htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 # -- JSON API -----------------------------------------------------------------------------
@@ -338,7 +313,7 @@ def api_remove(
     return _remove(dash, phone, scope)
 
 
-@router.post("/api/dnc/import", tags=["dnc"], openapi_extra=_MULTIPART_BODY)
+@router.post("/api/dnc/import", tags=["dnc"], openapi_extra=_UPLOAD_FORM)
 async def api_import(request: Request, dash: Dash) -> DncImportOut:
     """Add every number of an uploaded DNC file to the global list or ``campaign``'s, in
     one transaction. Rows that are not numbers are reported, the others imported. 400
@@ -390,7 +365,7 @@ def dnc_page(
     scope: Annotated[str, Query()] = ALL,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ):
-    fragment = "dnc_results.html" if _htmx(request) else None
+    fragment = "dnc_results.html" if is_htmx(request) else None
     return _page(request, dash, q=q, scope=scope, page_number=page, fragment=fragment)
 
 
@@ -403,7 +378,7 @@ def dnc_add(
     campaign: Annotated[str, Form()] = "",
 ):
     change = _add(dash, DncAddIn(phone=phone, reason=reason, campaign=campaign or None))
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/dnc", status_code=303)
     where = f"campaign {change.campaign}'s list" if change.campaign else "the global list"
     shown = display_phone(change.phone)
@@ -425,7 +400,7 @@ def dnc_remove(
     if entry is None:
         raise HTTPException(404, detail=f"no do-not-call entry with id {entry_id}")
     change = _remove(dash, entry.phone, entry.scope)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/dnc", status_code=303)
     where = f"campaign {change.campaign}'s list" if change.campaign else "the global list"
     message = f"{display_phone(change.phone)} removed from {where}."
@@ -435,5 +410,5 @@ def dnc_remove(
 @router.post("/dnc/import", include_in_schema=False)
 async def dnc_import(request: Request, dash: Dash):
     imported = await _upload(request, dash)
-    fragment = "dnc_import_result.html" if _htmx(request) else None
+    fragment = "dnc_import_result.html" if is_htmx(request) else None
     return await run_in_threadpool(_page, request, dash, imported=imported, fragment=fragment)

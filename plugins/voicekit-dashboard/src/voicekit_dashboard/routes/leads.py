@@ -42,28 +42,12 @@ from voicekit_core.lead_lists import (
 )
 from voicekit_core.masking import display_email, display_phone, display_text
 
-from ..uploads import Upload, read_upload
-from ..web import Dash, DashboardState, page
+from ..uploads import Upload, dashboard_upload, upload_form
+from ..web import Dash, DashboardState, is_htmx, page
 
 router = APIRouter()
 
-_MULTIPART_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "name": {"type": "string", "description": "default: the file's name"},
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_FORM = upload_form(name="default: the file's name")
 
 
 class LeadListOut(BaseModel):
@@ -110,15 +94,7 @@ class LeadPreviewOut(BaseModel):
 
 
 def _out(lead_list: LeadList) -> LeadListOut:
-    return LeadListOut(
-        id=lead_list.id,
-        name=lead_list.name,
-        filename=lead_list.filename,
-        size_bytes=lead_list.size_bytes,
-        rows=lead_list.rows,
-        uploaded_at=lead_list.uploaded_at,
-        selected=lead_list.selected,
-    )
+    return LeadListOut(**vars(lead_list))
 
 
 @contextmanager
@@ -189,8 +165,7 @@ def _save(dash: DashboardState, upload: Upload) -> LeadList:
 
 
 async def _upload(request: Request, dash: DashboardState) -> LeadList:
-    dash.limits.hit("upload", request)
-    upload = await read_upload(request, max_bytes=dash.settings.upload_max_bytes)
+    upload = await dashboard_upload(request, dash)
     return await run_in_threadpool(_save, dash, upload)
 
 
@@ -225,10 +200,6 @@ def _download(dash: DashboardState, list_id: str) -> Response:
     )
 
 
-def _htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 # -- JSON API -----------------------------------------------------------------------------
 
 
@@ -238,7 +209,7 @@ def api_lists(dash: Dash) -> list[LeadListOut]:
     return [_out(item) for item in list_lead_lists(dash.store)]
 
 
-@router.post("/api/leads", tags=["leads"], status_code=201, openapi_extra=_MULTIPART_BODY)
+@router.post("/api/leads", tags=["leads"], status_code=201, openapi_extra=_UPLOAD_FORM)
 async def api_upload(request: Request, dash: Dash) -> LeadListOut:
     """Upload a lead CSV (multipart form: ``file``, optional ``name``).
 
@@ -303,7 +274,7 @@ def api_download(list_id: str, dash: Dash) -> Response:
 
 
 def _panel(request: Request, dash: DashboardState, message: str = "", status_code: int = 200):
-    template = "leads_panel.html" if _htmx(request) else "leads.html"
+    template = "leads_panel.html" if is_htmx(request) else "leads.html"
     return page(
         request,
         template,
@@ -323,7 +294,7 @@ def leads_page(request: Request, dash: Dash):
 @router.post("/leads", include_in_schema=False)
 async def leads_upload(request: Request, dash: Dash):
     saved = await _upload(request, dash)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse(f"/leads/{quote(saved.id)}", status_code=303)
     message = f"Uploaded {saved.name!r}: {saved.rows:,} rows."
     return await run_in_threadpool(_panel, request, dash, message)
@@ -340,7 +311,7 @@ def leads_preview_page(
     problem_rows = sum(1 for row in preview.rows if row.problems)
     return page(
         request,
-        "leads_preview_body.html" if _htmx(request) else "leads_preview.html",
+        "leads_preview_body.html" if is_htmx(request) else "leads_preview.html",
         active="leads",
         preview=preview,
         problem_rows=problem_rows,
@@ -353,7 +324,7 @@ def leads_preview_page(
 def leads_select(request: Request, list_id: str, dash: Dash):
     with _found():
         chosen = select_lead_list(dash.store, list_id)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/leads", status_code=303)
     return _panel(request, dash, f"{chosen.name!r} is now the default list for new campaigns.")
 
@@ -363,7 +334,7 @@ def leads_delete(request: Request, list_id: str, dash: Dash):
     with _found():
         gone = get_lead_list(dash.store, list_id)
         delete_lead_list(dash.store, list_id)
-    if not _htmx(request):
+    if not is_htmx(request):
         return RedirectResponse("/leads", status_code=303)
     return _panel(request, dash, f"Deleted {gone.name!r}.")
 

@@ -32,12 +32,39 @@ router = APIRouter()
 
 FORMAT_HELP = "html: escaped fragments for the page (htmx); json: JSON objects"
 
+#: A stream route's ``format`` parameter.
+Format = Annotated[StreamFormat, Query(description=FORMAT_HELP)]
+
 
 def stream_timing(dash: DashboardState) -> StreamTiming:
     """Poll and keep-alive intervals from ``[plugins.dashboard]``."""
     return StreamTiming(
         poll=dash.settings.live_poll_seconds, keepalive=dash.settings.sse_keepalive_seconds
     )
+
+
+def resume_at(
+    lines: Annotated[int, Query(ge=0, description="transcript lines the client has")] = 0,
+    tools: Annotated[int, Query(ge=0, description="tool calls the client has")] = 0,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> tuple[int, int]:
+    """Where a call stream starts: ``(lines, tools)`` the client already has, or the
+    position a reconnecting browser sends as ``Last-Event-ID``."""
+    return parse_position(last_event_id) or (lines, tools)
+
+
+#: A call stream route's ``lines`` / ``tools`` / ``Last-Event-ID`` parameters, read.
+ResumeAt = Annotated[tuple[int, int], Depends(resume_at)]
+
+
+def follow_call(
+    request: Request, dash: DashboardState, call_id: str, start: tuple[int, int], fmt: StreamFormat
+) -> AsyncIterator[ServerSentEvent]:
+    """The events of :func:`~..live_stream.call_stream` for ``call_id`` from ``start``
+    (see :func:`resume_at`)."""
+    lines, tools = start
+    follower = CallFollower(dash.store, call_id, lines=lines, tools=tools)
+    return call_stream(request, follower, stream_timing(dash), fmt)
 
 
 def known_call(call_id: str, dash: Dash) -> CallSummary:
@@ -79,9 +106,7 @@ def api_live(dash: Dash) -> list[LiveCall]:
 
 @router.get("/api/live/stream", tags=["live"], response_class=EventSourceResponse)
 async def api_live_stream(
-    request: Request,
-    dash: Dash,
-    format: Annotated[StreamFormat, Query(description=FORMAT_HELP)] = "html",
+    request: Request, dash: Dash, format: Format = "html"
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent ``calls`` events: the calls in flight now, then again whenever one
     starts, changes state or ends (``format=html``: table rows; ``json``: the list of
@@ -107,20 +132,14 @@ async def api_live_call_stream(
     request: Request,
     dash: Dash,
     summary: KnownCall,
-    lines: Annotated[int, Query(ge=0, description="transcript lines the client has")] = 0,
-    tools: Annotated[int, Query(ge=0, description="tool calls the client has")] = 0,
-    format: Annotated[StreamFormat, Query(description=FORMAT_HELP)] = "html",
-    last_event_id: Annotated[str | None, Header()] = None,
+    start: ResumeAt,
+    format: Format = "html",
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent ``line`` and ``tool`` events as the call's transcript and tool calls
     are written (after the first ``lines`` / ``tools``, or after a reconnecting
     browser's ``Last-Event-ID``), then one ``ended`` event with the disposition, and the
     stream closes. 404 for an unknown call id."""
-    resumed = parse_position(last_event_id)
-    if resumed is not None:
-        lines, tools = resumed
-    follower = CallFollower(dash.store, summary.call_id, lines=lines, tools=tools)
-    async for event in call_stream(request, follower, stream_timing(dash), format):
+    async for event in follow_call(request, dash, summary.call_id, start, format):
         yield event
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal, NoReturn
 
-from fastapi import APIRouter, Depends, Form, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
@@ -22,8 +22,6 @@ from voicekit_core.errors import VoicekitError
 from voicekit_core.masking import display_phone
 from voicekit_core.redaction import redact
 
-from ..live_feed import CallFollower, parse_position
-from ..live_stream import StreamFormat, call_stream
 from ..testcalls import (
     MAX_TURN_CHARS,
     TestCall,
@@ -34,7 +32,7 @@ from ..testcalls import (
     test_lead,
 )
 from ..web import Dash, DashboardState, page
-from .live import FORMAT_HELP, stream_timing
+from .live import Format, ResumeAt, follow_call
 
 router = APIRouter()
 
@@ -254,20 +252,14 @@ async def api_test_call_stream(
     request: Request,
     dash: Dash,
     test: KnownTestCall,
-    lines: Annotated[int, Query(ge=0, description="transcript lines the client has")] = 0,
-    tools: Annotated[int, Query(ge=0, description="tool calls the client has")] = 0,
-    format: Annotated[StreamFormat, Query(description=FORMAT_HELP)] = "html",
-    last_event_id: Annotated[str | None, Header()] = None,
+    start: ResumeAt,
+    format: Format = "html",
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events of the test call: ``line`` (the greeting first, then each
     caller and agent line), ``tool`` (name, arguments, output; failed ones marked), and a
     final ``ended`` with the disposition and, for a model failure, the reason. 404 for
     an unknown id."""
-    resumed = parse_position(last_event_id)
-    if resumed is not None:
-        lines, tools = resumed
-    follower = CallFollower(dash.store, test.call_id, lines=lines, tools=tools)
-    async for event in call_stream(request, follower, stream_timing(dash), format):
+    async for event in follow_call(request, dash, test.call_id, start, format):
         yield event
 
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from voicekit_core.telephony.credentials import LiveKitCredentials, resolve_credentials
 from voicekit_core.telephony.errors import TelephonyConfigError
+from voicekit_core.telephony.settings import deployment_name
 
 from ..settings import DashboardSettings
 from ..web import HERE, Dash
@@ -123,12 +124,18 @@ def _check_origin(request: Request, settings: DashboardSettings) -> str:
 
 
 def mint_widget_token(
-    creds: LiveKitCredentials, *, agent_name: str, ttl_seconds: int, origin: str = ""
+    creds: LiveKitCredentials,
+    *,
+    agent_name: str,
+    ttl_seconds: int,
+    origin: str = "",
+    deployment: str | None = None,
 ) -> WidgetToken:
     """A token for a fresh room ``web-<16 hex>`` and identity ``web-<12 hex>`` that joins
     (publish audio, subscribe, data) and dispatches ``agent_name`` on join, valid for
     ``ttl_seconds`` (capped at :data:`MAX_TTL_SECONDS`). The agent's job metadata says
-    ``direction: inbound``, the room as ``call_id`` and ``extra.channel == "web"``."""
+    ``direction: inbound``, the room as ``call_id``, ``extra.channel == "web"`` and
+    ``deployment`` (the name a worker serving several deployments routes by)."""
     import jwt
 
     from voicekit_core.telephony.credentials import quiet_short_secret_warning
@@ -141,6 +148,7 @@ def mint_widget_token(
     metadata = JobMetadata(
         direction="inbound",
         call_id=room,
+        deployment=deployment,
         extra={"channel": "web", "origin": origin[:200]},
     )
     # mint_join_token's VideoGrants(room_join=True, room=room) keeps livekit-api's
@@ -230,6 +238,7 @@ def widget_token(request: Request, response: Response, dash: Dash) -> WidgetToke
         agent_name=dash.deployment.config.agent.name,
         ttl_seconds=dash.settings.widget_token_ttl_seconds,
         origin=origin,
+        deployment=deployment_name(dash.deployment.config),
     )
     logger.info(
         "widget token for %s: room %s, identity %s, until %s",
