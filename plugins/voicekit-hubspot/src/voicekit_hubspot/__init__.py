@@ -53,6 +53,14 @@ def register_lead_sources(register: Any) -> None:
 
 
 @hookimpl
+def worker_prewarm(config: Any) -> None:
+    """Load the HubSpot SDK in the job process before its first call."""
+    from .client import warm_client
+
+    warm_client(config.plugin_settings(NAME))
+
+
+@hookimpl
 async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
     """The HubSpot contact for ``phone`` (E.164) as a Lead, or None.
 
@@ -63,10 +71,12 @@ async def lookup_lead(phone: str, call: CallContext) -> Lead | None:
     """
     from voicekit_core.lookups import LookupAbandoned, lookup_within_budget
 
-    from .client import HubSpotError
+    from .client import HubSpotError, warm_client
     from .contacts import find_contact, lead_from_contact
 
     settings: HubSpotSettings = call.config.plugin_settings(NAME)
+    # the SDK's first import is local work, not HubSpot's answer time: outside the budget
+    await asyncio.to_thread(warm_client, settings)
     try:
         match = await lookup_within_budget(
             call,

@@ -144,6 +144,13 @@ def client_for(settings: HubSpotSettings) -> HubSpot:
     return client
 
 
+def warm_client(settings: HubSpotSettings) -> None:
+    """Build the client and load the contacts API's modules (the SDK imports them lazily,
+    hundreds of generated files): a one-time local cost that must not count against a
+    call's lookup budget. Blocking; run it in a thread."""
+    client_for(settings).crm.contacts.search_api  # noqa: B018 (the attribute loads modules)
+
+
 def hubspot_error(exc: Exception, settings: HubSpotSettings, doing: str) -> HubSpotError:
     """Translate an SDK/urllib3 exception into a :class:`HubSpotError` whose message says
     what was being done, the HTTP status and HubSpot's own message, never the token.
