@@ -29,20 +29,14 @@ from sqlalchemy import (
 )
 
 from voicekit_core.store.tables import UTCDateTime
+from voicekit_core.store.tables import metadata as core_metadata
 
 VERSION_TABLE = "knowledge_alembic_version"
 FTS_TABLE = "knowledge_fts"  # SQLite FTS5 (external content: knowledge_chunks)
 PG_FTS_INDEX = "ix_knowledge_chunks_tsv"  # Postgres GIN index on a tsvector expression
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+# the plugin's own MetaData (its own migrations), named by the core store's convention
+metadata = MetaData(naming_convention=dict(core_metadata.naming_convention))
 
 # one row per file or page: re-ingesting an unchanged one is skipped by content_hash and
 # index_key (chunk sizes + chunker version + embedder id), a changed one replaced whole
