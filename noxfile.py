@@ -103,7 +103,16 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks (ratios against a baseline measured in the same run)."""
+    """Benchmarks (ratios against a baseline measured in the same run).
+
+    `nox -s bench -- voice [--runs N] [--sessions N] [--speed X]` runs only the voice
+    latency benchmark (issue 12, about 13 minutes at real time); without `voice`, the
+    options go to benchmarks/run.py and the voice benchmark runs last with its defaults.
+    """
     install_all(session)
+    if session.posargs and session.posargs[0] == "voice":
+        session.run("python", "benchmarks/voice.py", *session.posargs[1:])
+        return
     session.run("python", "benchmarks/run.py", *session.posargs)
     session.run("python", "benchmarks/dialer.py")  # campaign dialer (issue 10)
+    session.run("python", "benchmarks/voice.py")  # voice latency and memory (issue 12)

@@ -3,7 +3,7 @@ greeting, plugins and journal; a number nobody owns hears the not-in-service lin
 
 livekit-agents 1.8.9's in-process job simulation (``AgentServer.simulate_job``) carries no
 job metadata and no SIP participant, so the worker's job function is driven with a small
-fake of the ``JobContext`` interface it uses (below). The call itself is real: routing,
+fake of the ``JobContext`` interface it uses (``job_context_kit``). The call itself is real: routing,
 lead lookup, an ``AgentSession`` (text mode, outside a room), the greeting, the journal and
 post-call delivery. Outbound metadata comes from a real ``voicekit dial`` against the fake
 LiveKit server.
@@ -15,9 +15,9 @@ import json
 import shutil
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from job_context_kit import FakeJobContext
 
 from voicekit_core import load_deployment, worker
 from voicekit_core.routing import serve
@@ -30,40 +30,6 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tdx_sdr"
 DANA = "+14155550101"  # a lead of the example's leads.csv
 ACME_NUMBER = "+15105550100"
 ZENITH_NUMBER = "+12125550188"
-
-
-class FakeJobContext:
-    """The part of livekit's ``JobContext`` the worker's job function uses."""
-
-    def __init__(self, metadata: str, *, identity: str, attributes: dict[str, str]):
-        self.job = SimpleNamespace(metadata=metadata)
-        self.room = SimpleNamespace(name=f"call-{uuid.uuid4().hex[:8]}")
-        self.participant = SimpleNamespace(identity=identity, attributes=attributes)
-        self.connected = False
-        self.callbacks: list = []
-        self.shutdowns: list[str] = []
-        self.rooms_deleted = 0
-
-    async def connect(self) -> None:
-        self.connected = True
-
-    async def wait_for_participant(self, *, identity: str | None = None):
-        assert identity in (None, self.participant.identity)
-        return self.participant
-
-    def add_shutdown_callback(self, callback) -> None:
-        self.callbacks.append(callback)
-
-    def shutdown(self, reason: str = "") -> None:
-        self.shutdowns.append(reason)
-
-    async def delete_room(self) -> None:
-        self.rooms_deleted += 1
-
-    async def end(self) -> None:
-        """What livekit does when the job shuts down: run the shutdown callbacks."""
-        for callback in self.callbacks:
-            await callback()
 
 
 def sip_caller(metadata: str = "", *, caller: str = DANA, dialed: str) -> FakeJobContext:

@@ -163,8 +163,11 @@ def select_models(call: CallContext) -> ModelSelection:
     raise PluginError("no plugin answered select_models")
 
 
-def instantiate_models(call: CallContext, selection: ModelSelection) -> dict[str, Any]:
-    """livekit objects for a selection: ``{"llm": ..., "stt": ..., "tts": ...}``.
+def instantiate_models(
+    call: CallContext, selection: ModelSelection, *, text_only: bool = False
+) -> dict[str, Any]:
+    """livekit objects for a selection: ``{"llm": ..., "stt": ..., "tts": ...}``
+    (``text_only``: the LLM or realtime model alone; speech models are not built).
 
     A chain of several models becomes livekit's ``FallbackAdapter`` for that kind.
     """
@@ -173,7 +176,7 @@ def instantiate_models(call: CallContext, selection: ModelSelection) -> dict[str
     if selection.realtime:
         models = [providers.create("realtime", ref, call) for ref in selection.realtime]
         built["llm"] = models[0] if len(models) == 1 else _realtime_fallback(models)
-    for kind in ("stt", "llm", "tts"):
+    for kind in ("llm",) if text_only else ("stt", "llm", "tts"):
         chain = getattr(selection, kind)
         if not chain or kind in built:
             continue
@@ -197,6 +200,26 @@ def _realtime_fallback(models: list[Any]) -> Any:
     return llm.RealtimeModelFallbackAdapter(models)
 
 
+OFFLINE_STT = "local:whisper-tiny.en"
+OFFLINE_TTS = "local:piper"
+
+
+def offline_selection(models: ModelsSection, *, voice: bool) -> ModelSelection:
+    """``[models].fallback`` (the scripted model by default); a voice call adds the
+    local speech models (``voicekit-core[local]``), which need no network or key."""
+    from .config import ModelRef
+
+    fallback = models.fallback
+    if not voice:
+        return ModelSelection(llm=[fallback], reason=f"offline run: {fallback}")
+    return ModelSelection(
+        stt=[ModelRef.model_validate(OFFLINE_STT)],
+        llm=[fallback],
+        tts=[ModelRef.model_validate(OFFLINE_TTS)],
+        reason=f"offline run: {fallback} with {OFFLINE_STT} and {OFFLINE_TTS}",
+    )
+
+
 def build_session(
     call: CallContext,
     *,
@@ -213,15 +236,15 @@ def build_session(
     """
     from livekit.agents import AgentSession
 
+    call.audio = not text_only
     if llm is not None:
         call.selection = ModelSelection(reason="LLM given by the caller of build_session")
         models: dict[str, Any] = {"llm": llm}
     elif offline:
-        fallback = call.config.models.fallback
-        call.selection = ModelSelection(llm=[fallback], reason=f"offline run: {fallback}")
-        models = instantiate_models(call, call.selection)
+        call.selection = offline_selection(call.config.models, voice=not text_only)
+        models = instantiate_models(call, call.selection, text_only=text_only)
     else:
-        models = instantiate_models(call, select_models(call))
+        models = instantiate_models(call, select_models(call), text_only=text_only)
     options: dict[str, Any] = {
         "userdata": call,
         "max_tool_steps": call.config.agent.max_tool_steps,
@@ -248,13 +271,16 @@ def voice_options(turn: TurnSection) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if turn.vad == "silero":
         try:
-            from livekit.plugins import silero
+            import livekit.plugins.silero  # noqa: F401
         except ImportError:
             raise PluginError(
                 "[models.turn] vad = 'silero' needs livekit-plugins-silero: "
                 "pip install 'voicekit-core[silero]'"
             ) from None
-        options["vad"] = silero.VAD.load()
+        from .builtins.local_models import silero_vad
+
+        # one ONNX model per process: every call's VAD stream keeps its own state
+        options["vad"] = silero_vad()
     else:
         options["vad"] = None
     handling: dict[str, Any] = {

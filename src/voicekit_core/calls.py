@@ -182,6 +182,10 @@ class CallContext:
     ``budget``, ``authority``, ``need``, ``timeline``)."""
     selection: ModelSelection | None = None
     """The models chosen for the call (``select_models``) and why."""
+    audio: bool = False
+    """True when the call carries audio (a LiveKit room, or ``simulate --voice``): the
+    session gets VAD, STT and TTS. False for a text session (``simulate``, tests), which
+    builds no speech models whatever ``select_models`` picks."""
     data: dict[str, Any] = field(default_factory=dict)
     """Per-call data for plugins, kept in the report: store JSON-able values under your
     plugin's name (``call.data["orders"] = {...}``)."""
@@ -323,12 +327,19 @@ class CallReport(BaseModel):
     """Usage and latency: ``usage`` (token and audio counts per model), ``turns``,
     ``median_e2e_latency`` / ``median_llm_ttft`` / ``median_tts_ttfb`` /
     ``median_end_of_turn_delay`` in seconds, ``estimated_cost_usd`` in US dollars (from
-    ``[models.prices]``), ``unpriced_models``."""
+    ``[models.prices]``), ``unpriced_models``; for a call over the simulated line
+    (``simulate --voice``) ``voice``: each turn's ``said`` / ``heard`` and
+    ``voice_to_voice`` seconds with livekit's component figures,
+    ``voice_to_voice_p50`` / ``_p90`` (see docs/voice.md)."""
     notes: list[str] = Field(default_factory=list)
     """Things worth knowing: lookups that timed out, fallbacks taken, turns not played."""
     data: dict[str, Any] = Field(default_factory=dict)
     """Plugin data from ``call.data`` (JSON-able), e.g. ``data["meeting"]``,
-    ``data["tools"]`` (which plugin provided each tool), ``data["campaign"]``."""
+    ``data["tools"]`` (which plugin provided each tool), ``data["campaign"]``,
+    ``data["recording"]`` (``status``: ``recording`` / ``ended`` / ``failed`` /
+    ``disabled`` for a LiveKit egress, ``saved`` for ``simulate --voice --save-audio``;
+    ``location``, ``egress_id``, ``reason``), ``data["telephony"]["amd"]`` (the
+    answering-machine verdict)."""
     post_call: list[DeliveryRecord] = Field(default_factory=list)
     """One delivery record per ``post_call`` plugin, as it stood when the call finished."""
 

@@ -305,81 +305,6 @@ def _print_leads(leads: list[Any]) -> None:
     console.print(table)
 
 
-# -- simulate ------------------------------------------------------------------------
-
-
-@cli.command()
-@config_argument
-@click.option(
-    "--script",
-    "script_path",
-    type=click.Path(path_type=Path),
-    help="Caller script (YAML); default: scripts/qualified.yaml, else the first in scripts/.",
-)
-@click.option(
-    "--lead-phone", help="The lead to call, E.164 (+14155550123) or national in [leads] region."
-)
-@click.option(
-    "--report", "report_path", type=click.Path(path_type=Path), help="Write the CallReport as JSON."
-)
-@click.option(
-    "--offline",
-    is_flag=True,
-    help="Use [models].fallback (the scripted model) even if keys are set.",
-)
-def simulate(
-    config: Path,
-    script_path: Path | None,
-    lead_phone: str | None,
-    report_path: Path | None,
-    offline: bool,
-) -> None:
-    """Run an offline call: scripted caller turns through a real AgentSession.
-
-    Inputs are checked before the call is created (nothing is journaled for a call that
-    never started): a bad --lead-phone is a usage error, a bad script or leads file exits
-    2 naming the file.
-    """
-    from .phones import InvalidPhone, parse_deployment_phone
-    from .render import print_call
-    from .simulate import load_script, run_script
-
-    deployment = _load(config)
-    if lead_phone is not None:
-        try:
-            parse_deployment_phone(lead_phone, deployment.config)
-        except InvalidPhone as exc:
-            raise click.BadParameter(
-                f"{lead_phone[:40]!r}: {exc}", param_hint="--lead-phone"
-            ) from None
-    if script_path is None:  # scripts/qualified.yaml, else the deployment's first script
-        scripts = deployment.config.base_dir / "scripts"
-        script_path = scripts / "qualified.yaml"
-        if not script_path.exists():
-            script_path = next(iter(sorted(scripts.glob("*.yaml"))), script_path)
-    script = load_script(script_path)
-    for warning in deployment.warnings:
-        err_console.print(f"[yellow]warning:[/] {untrusted(warning)}")
-    run = asyncio.run(run_script(deployment, script, lead_phone=lead_phone, offline=offline))
-    report = run.report
-    assert report is not None
-    print_call(console, report, deployment)
-    if report_path is not None:
-        from .files import write_private
-        from .redaction import redact
-
-        write_private(report_path, redact(report.model_dump_json(indent=2)))
-        console.print(f"report written to {untrusted(report_path)}")
-    if run.failure is not None:  # a model failed for good: the call is journaled as failed
-        err_console.print(f"call failed: {untrusted(run.failure)}")
-        sys.exit(1)
-    unmet = script.unmet(report)
-    if unmet:
-        for problem in unmet:
-            err_console.print(f"[red]expectation failed:[/] {untrusted(problem)}")
-        sys.exit(1)
-
-
 # -- journal ---------------------------------------------------------------------------
 
 
@@ -624,6 +549,11 @@ def _add_plugin_commands() -> None:
         except VoicekitError as exc:
             err_console.print(f"[yellow]warning:[/] {untrusted(exc)}")
     pm.hook.register_commands(cli=cli)
+
+
+from .commands_simulate import simulate  # noqa: E402 - registers on ``cli``, needs it defined
+
+cli.add_command(simulate)
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from .dispositions import DispositionDecl
 from .errors import ConfigError, Problem
 from .extraction import ExtractionSection
 from .flow_config import FlowQuestion, FlowSection  # noqa: F401 ([flow] has its own module)
+from .recording_config import RecordingSection, recording_problems
 from .redaction import REDACTED, redact, redact_data, register_secret
 from .strict import StrictModel
 
@@ -233,6 +234,9 @@ class DeploymentConfig(StrictModel):
     store: StoreSection = Field(default_factory=StoreSection)
     dialer: DialerSection = Field(default_factory=DialerSection)
     journal: JournalSection = Field(default_factory=JournalSection)
+    recording: RecordingSection = Field(
+        default_factory=RecordingSection, description="LiveKit egress of live calls"
+    )
     dispositions: dict[str, DispositionDecl] = Field(
         default_factory=dict, description="the deployment's own outcomes (docs/config.md)"
     )
@@ -605,9 +609,11 @@ def parse_config(
     except ValidationError as exc:
         problems += problems_from_validation(exc, file=file, secret_refs=refs)
         raise ConfigError(problems) from None
+    config._path = path
+    reported = {problem.key for problem in problems}  # e.g. an unset ${VAR} left it empty
+    problems += [p for p in recording_problems(config) if p.key not in reported]
     if problems:
         raise ConfigError(problems)
-    config._path = path
     config._secret_refs = refs
     config._secret_values = values
     config._env_written = written
@@ -851,6 +857,7 @@ __all__ = [
     "Localized",
     "ModelRef",
     "ModelsSection",
+    "RecordingSection",
     "StoreSection",
     "StrictModel",
     "find_config",

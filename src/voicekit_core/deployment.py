@@ -39,6 +39,7 @@ from .phones import PhonePolicy
 from .plugins import VoicekitPluginManager, build_plugin_manager
 from .prompts import template_problems
 from .providers import Kind, ProviderRegistry
+from .recording_config import recording_warnings
 from .redaction import install_log_redaction, redact, register_environment
 from .store import Store, StoreError, resolve_url, writable_problems
 
@@ -128,6 +129,7 @@ def load_deployment(
             settings_models[plugin] = args[0]
     known = {name for name, _ in pm.list_name_plugin()}
     problems += validate_plugin_tables(config, settings_models, known, warnings)
+    warnings += recording_warnings(config)  # a [recording] credential written literally
     problems += check_files(config)
     problems += _store_problems(config)
     problems += _template_checks(config)
@@ -242,6 +244,13 @@ def _model_checks(
                 warnings.append(
                     f"{dotted} = {shown}: {', '.join(missing)} not set; "
                     "the call falls back to the next model choice"
+                )
+            absent = provider.missing_modules()
+            if absent:
+                install = f"pip install 'voicekit-core[{provider.extra}]'" if provider.extra else ""
+                warnings.append(
+                    f"{dotted} = {shown}: {', '.join(absent)} not installed; a call that "
+                    f"uses it fails. {install}".strip()
                 )
     return problems
 

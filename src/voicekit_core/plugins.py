@@ -55,6 +55,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "google": "voicekit_core.builtins.google",
     "deepgram": "voicekit_core.builtins.deepgram",
     "cartesia": "voicekit_core.builtins.cartesia",
+    "local": "voicekit_core.builtins.local",
     "campaigns": "voicekit_core.builtins.campaigns",
     "compliance": "voicekit_core.builtins.compliance",
     "extraction": "voicekit_core.builtins.extraction",

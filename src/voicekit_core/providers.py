@@ -52,6 +52,25 @@ class Provider:
     tts: Factory | None = None
     description: str = ""
     options: Mapping[Kind, type[BaseModel]] | None = None
+    requires: tuple[str, ...] = ()
+    """Modules the factories import (``"faster_whisper"``); ``voicekit check`` warns,
+    naming ``extra``, when one is not installed (found without importing it)."""
+    extra: str = ""
+    """The ``voicekit-core`` pip extra that installs ``requires`` (``"local"``)."""
+
+    def missing_modules(self) -> list[str]:
+        """The ``requires`` modules that are not installed."""
+        import importlib.util
+
+        missing = []
+        for module in self.requires:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return missing
 
     def factory(self, kind: Kind) -> Factory | None:
         return getattr(self, kind)

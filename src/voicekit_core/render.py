@@ -96,10 +96,11 @@ def print_call(console: Console, report: CallReport, deployment: Deployment | No
         if kind == "say":
             label = "Agent" if event.role == "assistant" else "Caller"
             style = _ROLE_STYLE.get(event.role, "")
+            cut = " [dim](interrupted)[/]" if event.interrupted else ""
             console.print(
-                f"[{style}]{label}:[/] {shown(event.text)}"
+                f"[{style}]{label}:[/] {shown(event.text)}{cut}"
                 if style
-                else f"{label}: {shown(event.text)}"
+                else f"{label}: {shown(event.text)}{cut}"
             )
         else:
             print_tool_call(console, event)

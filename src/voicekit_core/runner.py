@@ -71,6 +71,8 @@ class CallRun:
         self._dirty = asyncio.Event()
         self._stopping = False
         self._tracker: asyncio.Task[None] | None = None
+        self.extra_metrics: dict[str, Any] = {}
+        """Merged into ``report.metrics`` at the end (``voice``: the line's latencies)."""
 
     @property
     def deployment(self) -> Deployment:
@@ -167,6 +169,8 @@ class CallRun:
         await self._close_models()
         report = build_report(self.call, items, utcnow())
         report.metrics = call_metrics(self.session, items, self.call.config.models.prices)
+        if self.extra_metrics:  # what the STT heard is the caller's text: redacted too
+            report.metrics.update(json.loads(redact(json.dumps(self.extra_metrics, default=str))))
         deployment = self.deployment
         self.report = report
         claims = journal_finished(deployment, report)

@@ -100,6 +100,14 @@ class ScriptTurn(BaseModel):
     """What the caller says."""
     agent: list[AgentStep] = Field(default_factory=list)
     """The offline model's answer: one step or a list, taken in order."""
+    sound: Literal["speech", "silence", "noise"] = "speech"
+    """Voice runs (``--voice``): ``silence`` or ``noise`` (loud, clipped) goes down the
+    line for ``seconds`` instead of speech, as on a bad line. Text runs skip such a turn."""
+    seconds: float = Field(default=2.0, gt=0, le=60)
+    """How long a ``silence`` or ``noise`` turn lasts, in seconds."""
+    interrupt_after_ms: int | None = Field(default=None, ge=0, le=60_000)
+    """Voice runs: start speaking this many milliseconds into the agent's reply (barge-in)
+    instead of waiting for it to finish. Text runs ignore it."""
 
     @field_validator("agent", mode="before")
     @classmethod
@@ -108,8 +116,14 @@ class ScriptTurn(BaseModel):
 
     @model_validator(mode="after")
     def _not_empty(self) -> ScriptTurn:
+        if self.sound != "speech":
+            if self.caller is not None:
+                raise ValueError(f"a {self.sound} turn has no 'caller' line")
+            return self
         if self.caller is None and not self.agent:
             raise ValueError("a turn needs 'caller', 'agent' or both")
+        if self.interrupt_after_ms is not None and self.caller is None:
+            raise ValueError("'interrupt_after_ms' needs a 'caller' line to interrupt with")
         return self
 
 
@@ -130,6 +144,15 @@ class CallerScript(BaseModel):
     turns: list[str | ScriptTurn] = Field(default_factory=list)
     """The conversation: a string is a caller line; a table has ``caller`` and/or
     ``agent`` steps for the offline model."""
+    hello: str = "Hello?"
+    """Voice runs of outbound calls: what the person says on picking up, before the
+    agent greets (answering-machine detection listens to it)."""
+    voicemail_greeting: str = (
+        "Hi, you've reached {lead.first_name}. I can't take your call right now. "
+        "Please leave a message after the tone."
+    )
+    """Voice runs with ``answer: voicemail``: the mailbox's greeting (``{lead.*}``
+    placeholders allowed), followed by a beep."""
     expect: Expectations = Field(default_factory=Expectations)
     """Checked after the call."""
     _source: Path | None = PrivateAttr(default=None)  # the file, for messages
@@ -306,7 +329,29 @@ async def run_script(
     turn): a bad number or an unknown tool never starts, and never journals, a call. An
     extension given with the number replaces the lead's.
     """
-    from .runner import create_call, finish_unstarted, run_started
+    from .runner import run_started
+
+    run, phone = await create_script_call(deployment, script, lead_phone, offline=offline)
+    async with run_started(run) as run:
+        lead = run.call.lead
+        if phone.extension and lead is not None and lead.extension != phone.extension:
+            run.call.lead = lead.model_copy(update={"extension": phone.extension})
+        await play_turns(run, script, on_turn=on_turn)
+    return run
+
+
+async def create_script_call(
+    deployment: Deployment,
+    script: CallerScript,
+    lead_phone: str | None,
+    **create_options: Any,
+) -> tuple[CallRun, Phone]:
+    """The call a script plays, created (not started) after its checks: the expected
+    disposition is one the deployment knows, the number is valid, and every tool the
+    agent steps call is offered. Raises :class:`ScriptError` (or the errors of
+    :func:`choose_phone`) before anything is journaled. ``create_options`` go to
+    :func:`~voicekit_core.runner.create_call` (``offline``, ``text_only``...)."""
+    from .runner import create_call, finish_unstarted
 
     expected = script.expect.disposition
     if expected is not None:
@@ -318,7 +363,7 @@ async def run_script(
             raise ScriptError([problem]) from None
     phone = choose_phone(deployment, script, lead_phone)
     run = await create_call(
-        deployment, phone.e164, direction=script.direction, mode="simulated", offline=offline
+        deployment, phone.e164, direction=script.direction, mode="simulated", **create_options
     )
     if any(turn.agent for turn in script.steps()):
         from .scripted_llm import tool_names
@@ -327,12 +372,7 @@ async def run_script(
         if problems:
             await finish_unstarted(run)
             raise ScriptError(problems)
-    async with run_started(run) as run:
-        lead = run.call.lead
-        if phone.extension and lead is not None and lead.extension != phone.extension:
-            run.call.lead = lead.model_copy(update={"extension": phone.extension})
-        await play_turns(run, script, on_turn=on_turn)
-    return run
+    return run, phone
 
 
 async def play_turns(

@@ -36,6 +36,14 @@ status and plain-text body (a proxy or load balancer in trouble). ``GET /`` answ
         env = lk.env()          # LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET
         ...
         assert lk.calls("CreateSIPParticipant")[0].request.sip_call_to == "+14155550123"
+
+Egress (recording): ``StartRoomCompositeEgress`` answers an ``EgressInfo`` (``EG_0001``,
+``EGRESS_STARTING``), ``StopEgress`` one with ``EGRESS_ENDING`` (404 for an unknown id, 412
+``failed_precondition`` for one that is over, as livekit-server does), ``ListEgress`` the
+known ones; deleting a room completes its egresses. Each needs the ``roomRecord`` grant.
+``egress_failures`` lists ``(http_status, message)`` answers the next start requests get
+first, one each (``[(500, "egress unavailable")] * 3``); ``egress_delay`` (seconds) delays
+the answer to a start request (the egress exists meanwhile, as when an answer is lost).
 """
 
 from __future__ import annotations
@@ -52,6 +60,17 @@ from typing import Any
 import pytest
 
 DEFAULT_KEY = "APIfakeKey0123"
+_ACTIVE_EGRESS = (0, 1)  # EgressStatus EGRESS_STARTING, EGRESS_ACTIVE
+_TWIRP_CODES = {
+    400: "invalid_argument",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    412: "failed_precondition",
+    429: "resource_exhausted",
+    500: "internal",
+    503: "unavailable",
+}
 DEFAULT_SECRET = "fake-secret-0123456789abcdefghijklmnopqrstuv"
 
 
@@ -90,6 +109,9 @@ class FakeLiveKit:
     ``on_answer(request)`` is called with each ``CreateSIPParticipantRequest`` the fake
     answers, in the server's thread before it replies: a test can play the worker there
     (journal the call's report under the job metadata's ``call_id``).
+    ``egresses`` maps egress ids to their ``EgressInfo``; ``egress_failures``,
+    ``egress_delay``: see the module docstring. ``on_egress(request)`` is called with each
+    ``RoomCompositeEgressRequest`` received, before it is answered (or refused).
     """
 
     api_key: str = DEFAULT_KEY
@@ -108,6 +130,10 @@ class FakeLiveKit:
     http_failure: tuple[int, str] | None = None
     dial_delays: dict[str, float] = field(default_factory=dict)
     on_answer: Callable[[Any], None] | None = None
+    egresses: dict[str, Any] = field(default_factory=dict)
+    egress_failures: list[tuple[int, str]] = field(default_factory=list)
+    egress_delay: float = 0.0
+    on_egress: Callable[[Any], None] | None = None
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -243,6 +269,8 @@ class FakeLiveKit:
             if method == "CreateSIPParticipant" and self.dial_delays.get(message.sip_call_to):
                 await asyncio.sleep(self.dial_delays[message.sip_call_to])
             reply = handler(message, claims)
+            if method == "StartRoomCompositeEgress" and self.egress_delay:
+                await asyncio.sleep(self.egress_delay)  # started; the answer is slow
         except TwirpFailure as failure:
             return self._error(method, failure)
         except Exception as exc:  # a bug in a handler: answer like Twirp, keep serving
@@ -321,6 +349,12 @@ class FakeLiveKit:
                 api.CreateAgentDispatchRequest,
                 self._create_dispatch,
             ),
+            ("Egress", "StartRoomCompositeEgress"): (
+                api.RoomCompositeEgressRequest,
+                self._start_egress,
+            ),
+            ("Egress", "StopEgress"): (api.StopEgressRequest, self._stop_egress),
+            ("Egress", "ListEgress"): (api.ListEgressRequest, self._list_egress),
             ("SIP", "CreateSIPParticipant"): (api.CreateSIPParticipantRequest, self._dial),
             ("SIP", "TransferSIPParticipant"): (api.TransferSIPParticipantRequest, self._transfer),
             ("SIP", "CreateSIPInboundTrunk"): (
@@ -385,7 +419,65 @@ class FakeLiveKit:
 
         self._need(bool(claims and claims.video and claims.video.room_create), "roomCreate")
         self.rooms.pop(request.room, None)
+        for egress in self.egresses.values():  # the room's recordings end with it
+            if egress.room_name == request.room and egress.status in _ACTIVE_EGRESS:
+                egress.status = api.EgressStatus.EGRESS_COMPLETE
+                egress.ended_at = time.time_ns()
         return api.DeleteRoomResponse()
+
+    def _need_room_record(self, claims: Any) -> None:
+        self._need(bool(claims and claims.video and claims.video.room_record), "roomRecord")
+
+    def _start_egress(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need_room_record(claims)
+        if self.on_egress is not None:
+            self.on_egress(request)
+        if self.egress_failures:
+            status, message = self.egress_failures.pop(0)
+            raise TwirpFailure(status, _TWIRP_CODES.get(status, "internal"), message)
+        if not request.room_name:
+            raise TwirpFailure(400, "invalid_argument", "room name is required")
+        egress = api.EgressInfo(
+            egress_id=self.next_id("EG"),
+            room_name=request.room_name,
+            room_id=getattr(self.rooms.get(request.room_name), "sid", ""),
+            status=api.EgressStatus.EGRESS_STARTING,
+            updated_at=time.time_ns(),
+        )
+        egress.room_composite.CopyFrom(request)
+        self.egresses[egress.egress_id] = egress
+        return egress
+
+    def _stop_egress(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need_room_record(claims)
+        egress = self.egresses.get(request.egress_id)
+        if egress is None:
+            raise TwirpFailure(404, "not_found", "egress does not exist")
+        if egress.status not in _ACTIVE_EGRESS:
+            name = api.EgressStatus.Name(egress.status)
+            raise TwirpFailure(
+                412, "failed_precondition", f"egress with status {name} cannot be stopped"
+            )
+        egress.status = api.EgressStatus.EGRESS_ENDING
+        egress.updated_at = time.time_ns()
+        return egress
+
+    def _list_egress(self, request: Any, claims: Any) -> Any:
+        from livekit import api
+
+        self._need_room_record(claims)
+        items = [
+            egress
+            for egress in self.egresses.values()
+            if (not request.room_name or egress.room_name == request.room_name)
+            and (not request.egress_id or egress.egress_id == request.egress_id)
+            and (not request.active or egress.status in _ACTIVE_EGRESS)
+        ]
+        return api.ListEgressResponse(items=items)
 
     def _create_dispatch(self, request: Any, claims: Any) -> Any:
         from livekit import api

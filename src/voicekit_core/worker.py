@@ -30,9 +30,9 @@ processes in ``VOICEKIT_CONFIG`` (job processes are separate interpreters), join
 from __future__ import annotations
 
 import asyncio
-import ctypes.util
 import logging
 import os
+import shlex
 import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -209,7 +209,10 @@ async def serve_job(
 
     ``voice=False`` (tests) runs the call as a text session outside the room, in mode
     ``simulated``: routing, lead lookup, greeting, journal and deliveries are the live
-    path's. Returns the started :class:`~voicekit_core.runner.CallRun` (it finishes in
+    path's. A call with a person on the line is recorded as ``[recording]`` says
+    (:class:`~voicekit_core.telephony.recording.CallRecording`: the notice before the
+    greeting, the egress in the background, stopped before the report is built).
+    Returns the started :class:`~voicekit_core.runner.CallRun` (it finishes in
     the job's shutdown callbacks), or None when no call was started (not answered,
     voicemail, a number no served deployment owns).
 
@@ -217,6 +220,7 @@ async def serve_job(
     """
     from .runner import create_call
     from .telephony.metadata import parse_job_metadata
+    from .telephony.recording import CallRecording
     from .telephony.voicemail import run_amd
 
     served = served or served_deployments()
@@ -270,7 +274,8 @@ async def serve_job(
         "by": decision.by,
         "dialed": normalize_number(dialed),
     }
-    ctx.add_shutdown_callback(run.finish)
+    recording = CallRecording(run)  # [recording]: an egress of the room, after the notice
+    ctx.add_shutdown_callback(recording.finish)  # stops the egress, then run.finish
 
     @run.session.on("agent_state_changed")
     def _hang_up_when_done(event: Any) -> None:
@@ -286,15 +291,13 @@ async def serve_job(
         if run.failure is not None or getattr(event, "error", None) is not None:
             ctx.shutdown(reason=run.failure or "session closed on an error")
 
-    greet = meta.direction == "inbound"
-    await run.start(room=ctx.room if voice else None, greet=greet)
-    if meta.direction == "outbound" and voice:
-        if await run_amd(run.session, run.call) != "talk":
-            ctx.shutdown(reason="voicemail")
-            return None
-        await run.greet()
-    elif meta.direction == "outbound":
-        await run.greet()
+    await run.start(room=ctx.room if voice else None, greet=False)
+    outbound_voice = meta.direction == "outbound" and voice
+    if outbound_voice and await run_amd(run.session, run.call) != "talk":
+        ctx.shutdown(reason="voicemail")
+        return None
+    await recording.begin()  # says the notice; the egress starts without delaying the greeting
+    await run.greet()
     return run
 
 
@@ -367,8 +370,19 @@ def make_server() -> Any:
 
 
 def missing_portaudio() -> bool:
-    """True when the PortAudio shared library (needed by `voicekit console`) is not installed."""
-    return ctypes.util.find_library("portaudio") is None
+    """True when PortAudio, which `voicekit console` needs (through sounddevice) for the
+    microphone and speaker, cannot be loaded."""
+    try:
+        _load_portaudio()
+    except (OSError, ImportError):  # sounddevice: OSError("PortAudio library not found")
+        return True
+    return False
+
+
+def _load_portaudio() -> None:
+    """Import sounddevice, which loads the PortAudio library (a system library on Linux,
+    bundled in the wheel on macOS and Windows)."""
+    import sounddevice  # noqa: F401
 
 
 def run_worker(
@@ -393,9 +407,9 @@ def run_worker(
     served = serve(deployments)
     if mode == "console" and missing_portaudio():
         raise VoicekitError(
-            "`voicekit console` needs the PortAudio library for the microphone and speaker, "
-            "even in text mode. Install it (Debian/Ubuntu: apt-get install libportaudio2; "
-            "macOS: brew install portaudio) or use `voicekit simulate` for an offline call."
+            "`voicekit console` needs the PortAudio library (apt-get install libportaudio2, "
+            "brew install portaudio), even in text mode; without it, talk to the agent "
+            f"offline with `voicekit simulate {shlex.quote(str(deployments[0].config.path))} --voice`"
         )
     if mode in ("start", "dev"):
         missing = [

@@ -14,6 +14,7 @@ Small modules, each importing livekit lazily (inside functions):
 * :mod:`.doctor` - ``voicekit doctor``: credential checks, each cause named.
 * :mod:`.voicemail` - answering-machine detection and the voicemail message.
 * :mod:`.hangup` - ending a live call by deleting its room.
+* :mod:`.recording` - ``[recording]``: the notice, an audio-only room-composite egress.
 """
 
 from .errors import LiveKitRequestError, TelephonyConfigError, TelephonyError

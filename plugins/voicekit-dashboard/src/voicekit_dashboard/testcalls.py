@@ -136,11 +136,11 @@ def expected_models(deployment: Deployment) -> dict[str, Any]:
 
 
 def describe_models(models: dict[str, Any]) -> str:
-    """``"scripted"`` or ``"openai:gpt-realtime"`` or ``"deepgram:nova-3 → ... → ..."``."""
-    if models.get("realtime"):
-        return ", ".join(models["realtime"])
-    parts = [", ".join(models[k]) for k in ("stt", "llm", "tts") if models.get(k)]
-    return " → ".join(parts) or "chosen when the call starts"
+    """What a typed test call runs: ``"scripted"``, ``"openai:gpt-realtime"`` or an LLM
+    chain (``"openai:gpt-4o-mini, google:gemini-2.5-flash"``). A text session uses no STT
+    or TTS, so the selected ones (the local speech models, say) are not shown."""
+    chain = models.get("realtime") or models.get("llm") or []
+    return ", ".join(chain) or "chosen when the call starts"
 
 
 class TestCallManager:
