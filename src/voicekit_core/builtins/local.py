@@ -55,7 +55,7 @@ class STTOptions(ProviderOptions):
 
     beam_size: int = Field(default=1, ge=1, le=5, description="1 = greedy (fastest)")
     min_silence: float = Field(
-        default=local_models.DEFAULT_MIN_SILENCE,
+        default=local_models.STT_MIN_SILENCE,
         ge=0.1,
         le=3.0,
         description="seconds of silence that end an utterance (Silero VAD)",

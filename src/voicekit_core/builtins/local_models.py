@@ -21,6 +21,7 @@ all three (worker prewarm, benchmarks). This module imports nothing heavy at imp
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -38,6 +39,11 @@ WHISPER_CPU_THREADS = 2
 WHISPER_MODEL_NAME = "whisper-tiny.en"
 PIPER_MODEL_NAME = "piper"
 DEFAULT_MIN_SILENCE = 0.55  # seconds; livekit-plugins-silero's default
+STT_MIN_SILENCE = DEFAULT_MIN_SILENCE
+"""Seconds of silence that end an utterance for the local STT. Whisper starts only once
+the utterance is cut, so every turn waits for this. 0.35 s was tried and was slower over
+24 turns (p50 1.51 s against 1.33 s): the shorter cut split answers at their pauses, and
+livekit's turn detector then waited up to its 3 s maximum for the rest."""
 
 
 @dataclass(frozen=True)
@@ -344,3 +350,39 @@ def load_in_background(load: Any) -> None:
             load()
 
     threading.Thread(target=run, name=f"voicekit-local-{load.__name__}", daemon=True).start()
+
+
+_TRIM_EVERY = 2.0  # seconds between two trims
+_last_trim = 0.0
+_trim_lock = threading.Lock()
+
+
+def release_memory() -> bool:
+    """Give memory freed by the speech runtimes back to the OS (glibc ``malloc_trim``),
+    at most once every 2 s; True when it ran. Synthesis and transcription buffers are
+    freed after each request, but glibc keeps the freed pages: four calls greeting at
+    once left the process about 300 MB larger though it used about 30 MB more. A no-op
+    where the C library is not glibc."""
+    global _last_trim
+    now = time.monotonic()
+    with _trim_lock:
+        if now - _last_trim < _TRIM_EVERY:
+            return False
+        _last_trim = now
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return None

@@ -160,7 +160,7 @@ class SileroOnDemand(vad.VAD):
     so building the STT imports no plugin (text-only calls build one too, in any thread).
     ``min_silence``: seconds of silence that end an utterance."""
 
-    def __init__(self, min_silence: float = local_models.DEFAULT_MIN_SILENCE) -> None:
+    def __init__(self, min_silence: float = local_models.STT_MIN_SILENCE) -> None:
         super().__init__(capabilities=vad.VADCapabilities(update_interval=0.032))
         self._min_silence = min_silence
 

@@ -13,6 +13,8 @@ Imported only when a ``local`` TTS is created (it imports livekit).
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from typing import Any
 
 from livekit.agents import APIConnectOptions, APIError, tts, utils
@@ -84,6 +86,18 @@ class PiperTTS(tts.TTS):
         )
 
 
+SYNTHESIS_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+"""Piper sentences synthesized at once in this process: one per core. More run no faster
+(each already uses every core) and each holds its own buffers: four calls greeting at once
+grew the process by about 300 MB; with slots the buffers stay those of two."""
+
+
+def _next_sentence(sentences: Any) -> Any:
+    """The next sentence's audio chunk (None at the end), in a synthesis slot."""
+    with SYNTHESIS_SLOTS:
+        return next(sentences, None)
+
+
 class PiperStream(tts.ChunkedStream):
     """One ``synthesize(text)``: int16 PCM pushed sentence by sentence."""
 
@@ -101,11 +115,12 @@ class PiperStream(tts.ChunkedStream):
         pushed = False
         try:
             sentences = await asyncio.to_thread(self._start)
-            while (chunk := await asyncio.to_thread(next, sentences, None)) is not None:
+            while (chunk := await asyncio.to_thread(_next_sentence, sentences)) is not None:
                 output_emitter.push(chunk.audio_int16_bytes)
                 pushed = True
         except Exception as exc:
             raise APIError(f"local piper failed: {exc}", retryable=False) from exc
+        await asyncio.to_thread(local_models.release_memory)
         if not pushed and self.input_text.strip():
             # livekit treats text without audio as an error; Piper reads some text as nothing
             output_emitter.push(b"\0\0" * int(SAMPLE_RATE * PAD_SECONDS))

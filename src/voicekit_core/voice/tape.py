@@ -80,7 +80,9 @@ class Tape:
         path = Path(path)
         partial = path.with_name(f".{path.name}.partial")
         try:
-            with wave.open(str(partial), "wb") as out:
+            # open the file first: a missing folder then fails before wave.open does (a
+            # Wave_write that never got its file complains again when collected)
+            with open(partial, "wb") as file, wave.open(file, "wb") as out:
                 out.setnchannels(2)
                 out.setsampwidth(2)
                 out.setframerate(self.rate)
